@@ -1,0 +1,586 @@
+"""DMLPLClassifier: deep metric learning based pseudo-labeling."""
+
+import copy
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import ProgressBar
+from torch import nn
+
+from ._network import (
+    METRIC_LOSSES,
+    MetricLoss,
+    MetricModule,
+    MetricNet,
+    MLPEncoder,
+    PairDataset,
+)
+from ._neighbors import nearest_neighbors
+from ._pseudo_labeling import (
+    centre_probabilities,
+    class_centres,
+    neighbour_probabilities,
+    select_pseudo_labels,
+)
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Deep metric learning based pseudo-labeling for class-imbalanced semi-supervised data.
+
+    Rows labeled ``-1`` are unlabeled, as in
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`. ``fit`` runs the three
+    modules of DML-PL (Yan, Hui & Li, 2023):
+
+    1. **Deep metric learning**: a torch encoder, trained by skorch, maps rows onto the
+       unit sphere so that rows of a class gather. Batches are class-balanced; each
+       unlabeled row is pulled towards one of its input-space neighbours, so unlabeled
+       rows shape the embedding too. A linear head is trained on the same embedding.
+    2. **Pseudo-labeling**: each class's labeled embeddings are clustered into a few
+       sub-centres; every unlabeled row is scored against them, against the votes of its
+       nearest labeled rows and by the head. Each class then takes the same share of
+       its most reliable candidates, so head classes cannot crowd out the tail.
+    3. **Fine-tuning**: the network trains on, warm-started, on the labeled and
+       pseudo-labeled rows, so that the next round's pseudo-labels improve.
+
+    Rounds 2-3 repeat ``max_iter`` times; round ``k`` takes ``1 / (max_iter - k + 1)`` of
+    the candidates left, so the last round labels every remaining row. ``predict`` blends
+    the nearest-sub-centre and the head probabilities in the learned embedding;
+    ``transform`` returns the embedding itself.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The encoder. ``None`` uses :class:`MLPEncoder` with ``hidden_units`` and
+        ``dropout``. A class is called as ``module(n_features=..., embedding_dim=...,
+        **module_params)``; an instance is copied and used as it is, its output width
+        being the embedding width. Either way it must map a float32 batch of shape
+        ``(batch, n_features)`` to ``(batch, width)``.
+    hidden_units : tuple of int, default=(256, 256)
+        Hidden layer widths of the default encoder.
+    embedding_dim : int, default=64
+        Width of the embedding (for the default encoder or a module class).
+    dropout : float, default=0.0
+        Dropout probability of the default encoder.
+    metric_loss : {"supcon", "multisimilarity", "triplet"} or callable, default="supcon"
+        Metric loss from pytorch-metric-learning (``SupConLoss``, ``MultiSimilarityLoss``,
+        ``TripletMarginLoss``), by name, or any callable ``loss(embeddings, labels)`` that
+        follows its convention, such as another of its losses.
+    temperature : float, default=0.1
+        Temperature of the metric loss, the head's logits and the class probabilities.
+    head_weight : float, default=1.0
+        Weight of the head's cross-entropy beside the metric loss.
+    mask_probability : float, default=0.4
+        Share of features zeroed at random in each training view.
+    max_epochs : int, default=30
+        Epochs of the first metric-learning stage.
+    lr : float, default=1e-3
+        Adam learning rate of the first stage.
+    fine_tune_epochs : int, default=10
+        Epochs of fine-tuning after each round; 0 turns fine-tuning off.
+    fine_tune_lr : float, default=3e-4
+        Learning rate of fine-tuning.
+    weight_decay : float, default=1e-4
+        Adam weight decay.
+    batch_size : int, default=128
+        Rows per training batch (each row brings a second view).
+    n_neighbors : int, default=10
+        Neighbours used for the unlabeled term (in input space) and for the
+        pseudo-labels' neighbour vote (in the embedding).
+    n_subclusters : int, default=3
+        Sub-centres per class.
+    max_iter : int, default=5
+        Pseudo-labeling rounds.
+    quota : {"per_class", "global"}, default="per_class"
+        ``"per_class"`` takes the same share of each class's candidates each round;
+        ``"global"`` takes the most reliable rows whatever their class.
+    device : str, default="auto"
+        Torch device; ``"auto"`` picks ``"cuda"`` when available, else ``"cpu"``. Asking
+        for CUDA on a machine without it raises a ``ValueError``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random choice: weights, batches, views, k-means. The same seed gives
+        the same model on CPU. The caller's global torch seed is left as it was.
+    verbose : int, default=0
+        1 prints a line per round; 2 adds skorch's progress bar.
+    module_params : dict, default=None
+        Keyword arguments of the module class (or of :class:`MLPEncoder`). One entry can
+        be set alone as ``set_params(module__<name>=value)``, as in skorch, which is what
+        a grid search over a network argument uses.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    transduction_ : ndarray of shape (n_samples,)
+        The label of every training row: given or pseudo.
+    labeled_iter_ : ndarray of shape (n_samples,)
+        The round in which each row got its label: 0 for given labels, ``k`` for
+        pseudo-labels of round ``k``, -1 for rows left unlabeled.
+    n_iter_ : int
+        Rounds run.
+    termination_condition_ : {"all_labeled", "max_iter"}
+        Why fitting stopped.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen in ``fit``, when ``X`` has string column names.
+    net_ : MetricNet
+        The fitted skorch net; ``net_.module_`` is the torch module.
+    centres_ : ndarray of shape (n_centres, embedding_dim)
+        The class sub-centres used by ``predict``.
+    centre_labels_ : ndarray of shape (n_centres,)
+        The encoded class of each sub-centre.
+    history_ : list of dict
+        One record per step: ``round``, ``step``, ``seconds``, ``loss``, and for
+        pseudo-labeling rounds ``n_pseudo_labels`` and ``mean_reliability`` per class.
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Self-training around any classifier.
+    sklearn.semi_supervised.LabelSpreading : Graph-based label propagation.
+
+    References
+    ----------
+    .. [1] Yan, Hui and Li, "Deep metric learning based pseudo-labeling for
+       class-imbalanced semi-supervised learning", Information Sciences 626 (2023),
+       641-657, doi:10.1016/j.ins.2023.01.074.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_dmlpl import DMLPLClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> rng = np.random.RandomState(0)
+    >>> y_semi = np.where(rng.rand(len(y)) < 0.8, -1, y)
+    >>> clf = DMLPLClassifier(max_epochs=10, random_state=0).fit(X, y_semi)
+    >>> clf.transduction_.shape, clf.transform(X).shape
+    ((150,), (150, 64))
+    >>> bool((clf.transduction_ != -1).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "module": [None, type, nn.Module],
+        "hidden_units": [tuple, list],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "metric_loss": [StrOptions(set(METRIC_LOSSES)), callable],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "head_weight": [Interval(Real, 0, None, closed="left")],
+        "mask_probability": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "fine_tune_lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_subclusters": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "quota": [StrOptions({"per_class", "global"})],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "module_params": [None, dict],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        hidden_units=(256, 256),
+        embedding_dim=64,
+        dropout=0.0,
+        metric_loss="supcon",
+        temperature=0.1,
+        head_weight=1.0,
+        mask_probability=0.4,
+        max_epochs=30,
+        lr=1e-3,
+        fine_tune_epochs=10,
+        fine_tune_lr=3e-4,
+        weight_decay=1e-4,
+        batch_size=128,
+        n_neighbors=10,
+        n_subclusters=3,
+        max_iter=5,
+        quota="per_class",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        module_params=None,
+    ):
+        self.module = module
+        self.hidden_units = hidden_units
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.metric_loss = metric_loss
+        self.temperature = temperature
+        self.head_weight = head_weight
+        self.mask_probability = mask_probability
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.fine_tune_epochs = fine_tune_epochs
+        self.fine_tune_lr = fine_tune_lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.n_neighbors = n_neighbors
+        self.n_subclusters = n_subclusters
+        self.max_iter = max_iter
+        self.quota = quota
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.module_params = module_params
+
+    def set_params(self, **params):
+        """Set parameters; ``module__<name>=value`` sets one entry of ``module_params``.
+
+        The ``module__`` prefix follows skorch, so a grid search can vary one argument of a
+        custom module: ``param_grid={"module__channels": [8, 16]}``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : DMLPLClassifier
+            This estimator.
+        """
+        prefix = "module__"
+        nested = {name.removeprefix(prefix): params.pop(name) for name in list(params) if name.startswith(prefix)}
+        if nested:
+            self.module_params = {**(self.module_params or {}), **nested}
+        return super().set_params(**params)
+
+    # -- fit: the three modules of DML-PL --
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the metric network and pseudo-label every unlabeled row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows; NaN and infinity are refused.
+        y : array-like of shape (n_samples,)
+            Class labels, ``-1`` for unlabeled rows. String classes need ``dtype=object``
+            so that ``-1`` can stand beside them.
+
+        Returns
+        -------
+        self : DMLPLClassifier
+            The fitted estimator.
+        """
+        X, labels = self._validate_training_data(X, y)
+        n_classes = len(self.classes_)
+        rng = check_random_state(self.random_state)
+        device = self._resolve_device()
+        self.labeled_iter_ = np.where(labels >= 0, 0, -1)
+        self.n_iter_ = 0
+        self.history_ = []
+
+        with torch.random.fork_rng(devices=_cuda_devices(device)):
+            torch.manual_seed(int(rng.randint(_SEED_MAX)))
+            neighbours = None
+            if (labels < 0).any():
+                _, neighbours = nearest_neighbors(X, n_neighbors=self.n_neighbors, random_state=rng.randint(_SEED_MAX))
+            self.net_ = self._build_net(X.shape[1], n_classes, device)
+
+            # 1. Deep metric learning on labeled rows, unlabeled rows through their neighbours.
+            self._learn_metric(X, labels, neighbours, self.max_epochs, self.lr, rng, step="metric learning")
+
+            while (labels < 0).any() and self.n_iter_ < self.max_iter:
+                self.n_iter_ += 1
+                # 2. Pseudo-labeling: each class takes its share of its most reliable rows.
+                started = time.perf_counter()
+                unlabeled = np.flatnonzero(labels < 0)
+                proba = self._pseudo_label_proba(X, labels, unlabeled, rng)
+                fraction = 1.0 / (self.max_iter - self.n_iter_ + 1)
+                selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
+                labels[unlabeled[selected]] = pseudo_labels
+                self.labeled_iter_[unlabeled[selected]] = self.n_iter_
+                self._record_pseudo_labels(pseudo_labels, reliability, time.perf_counter() - started)
+
+                # 3. Fine-tuning on labeled and pseudo-labeled rows, warm-started.
+                if self.fine_tune_epochs > 0:
+                    self._learn_metric(X, labels, neighbours, self.fine_tune_epochs, self.fine_tune_lr, rng, step="fine-tuning")
+
+        self.termination_condition_ = "all_labeled" if (labels >= 0).all() else "max_iter"
+        self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
+        self.transduction_[labels >= 0] = self.classes_[labels[labels >= 0]]
+        embedding, _ = self.net_.embed(X)
+        has_label = labels >= 0
+        self.centres_, self.centre_labels_ = class_centres(
+            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, np.random.default_rng(rng.randint(_SEED_MAX))
+        )
+        self._n_features_out = embedding.shape[1]
+        return self
+
+    def _validate_training_data(self, X, y):
+        """Check ``X`` and ``y``; set ``classes_``; return ``X`` and the encoded labels (-1 unlabeled)."""
+        X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
+        if y.dtype.kind in "US":
+            raise ValueError(
+                "y has a string dtype, where -1 cannot mark unlabeled rows; "
+                "pass string classes with dtype=object and -1 for unlabeled rows."
+            )
+        if y.dtype.kind == "f" and np.isnan(y).any():
+            raise ValueError("y contains NaN; mark unlabeled rows with -1.")
+        has_label = y != -1
+        if not has_label.any():
+            raise ValueError("y has no labeled sample: every entry is -1.")
+        if has_label.all():
+            warnings.warn("y contains no unlabeled samples", UserWarning)
+        check_classification_targets(y[has_label])
+        self.classes_, encoded = np.unique(y[has_label], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"The labeled rows hold a single class ({self.classes_[0]!r}); "
+                "DMLPLClassifier needs at least 2 classes."
+            )
+        counts = np.bincount(encoded)
+        if (counts == 1).any():
+            single = self.classes_[counts == 1].tolist()
+            warnings.warn(
+                f"Classes {single} have a single labeled sample; their metric is learned from "
+                "augmented views of that one row.",
+                UserWarning,
+            )
+        labels = np.full(len(y), -1)
+        labels[has_label] = encoded
+        return X, labels
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as error:
+            raise ValueError(f"device={self.device!r} is not a torch device: {error}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was asked for, but torch.cuda.is_available() is False; "
+                "use device='auto' or 'cpu'."
+            )
+        return str(device)
+
+    def _build_net(self, n_features, n_classes, device):
+        encoder = self._build_encoder(n_features)
+        embedding_dim = _output_width(encoder, n_features)
+        if isinstance(self.metric_loss, str):
+            metric_loss = METRIC_LOSSES[self.metric_loss](self.temperature)
+        else:
+            metric_loss = self.metric_loss
+        net = MetricNet(
+            MetricModule(encoder, embedding_dim, n_classes, self.temperature),
+            MetricLoss(metric_loss, n_classes, self.head_weight),
+            mask_probability=self.mask_probability,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            train_split=None,
+            device=device,
+            callbacks=[ProgressBar()] if self.verbose >= 2 else None,
+            verbose=0,
+        )
+        return net.initialize()
+
+    def _build_encoder(self, n_features):
+        module_params = self.module_params or {}
+        if self.module is None:
+            repeated = {"hidden_units", "dropout"} & set(module_params)
+            if repeated:
+                raise ValueError(f"Set {sorted(repeated)} as parameters of DMLPLClassifier, not in module_params.")
+            return MLPEncoder(n_features, self.embedding_dim, tuple(self.hidden_units), self.dropout, **module_params)
+        if isinstance(self.module, nn.Module):
+            if module_params:
+                raise ValueError("module_params apply to a module class, not to a module instance.")
+            return copy.deepcopy(self.module)  # the caller's module stays untrained
+        return self.module(n_features=n_features, embedding_dim=self.embedding_dim, **module_params)
+
+    def _learn_metric(self, X, labels, neighbours, epochs, lr, rng, step):
+        """Train the net for ``epochs`` on class-balanced batches of paired views."""
+        started = time.perf_counter()
+        n_classes = len(self.classes_)
+        dataset = PairDataset(X, labels, neighbours, n_classes, np.random.default_rng(rng.randint(_SEED_MAX)))
+        self.net_.set_params(max_epochs=epochs, lr=lr)
+        self.net_.partial_fit(dataset, None)
+        self.history_.append(
+            {
+                "round": self.n_iter_,
+                "step": step,
+                "seconds": time.perf_counter() - started,
+                "loss": float(self.net_.history[-1, "train_loss"]),
+            }
+        )
+
+    def _pseudo_label_proba(self, X, labels, unlabeled, rng):
+        """Class probabilities of the unlabeled rows: mean of sub-centre, neighbour and head views."""
+        embedding, logits = self.net_.embed(X)
+        has_label = labels >= 0
+        n_classes = len(self.classes_)
+        centres, centre_labels = class_centres(
+            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, np.random.default_rng(rng.randint(_SEED_MAX))
+        )
+        by_centre = centre_probabilities(embedding[unlabeled], centres, centre_labels, self.temperature)
+        by_neighbours = neighbour_probabilities(
+            embedding[unlabeled],
+            embedding[has_label],
+            labels[has_label],
+            n_classes,
+            self.n_neighbors,
+            self.temperature,
+            rng.randint(_SEED_MAX),
+        )
+        by_head = softmax(logits[unlabeled], axis=1)
+        return (by_centre + by_neighbours + by_head) / 3
+
+    def _record_pseudo_labels(self, pseudo_labels, reliability, seconds):
+        n_classes = len(self.classes_)
+        counts = np.bincount(pseudo_labels, minlength=n_classes)
+        mean_reliability = np.bincount(pseudo_labels, weights=reliability, minlength=n_classes) / np.maximum(counts, 1)
+        self.history_.append(
+            {
+                "round": self.n_iter_,
+                "step": "pseudo-labeling",
+                "seconds": seconds,
+                "n_pseudo_labels": counts,
+                "mean_reliability": mean_reliability,
+            }
+        )
+        if self.verbose:
+            per_class = ", ".join(f"{label}: {count}" for label, count in zip(self.classes_, counts))
+            print(
+                f"round {self.n_iter_}/{self.max_iter}: {counts.sum()} pseudo-labels ({per_class}); "
+                f"mean reliability {reliability.mean():.3f}"
+            )
+
+    # -- prediction --
+
+    def transform(self, X):
+        """Embed rows in the learned metric space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to embed.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, embedding_dim)
+            Unit-norm float32 embeddings.
+        """
+        return self._embed(X)[0]
+
+    def predict_proba(self, X):
+        """Class probabilities: the mean of the nearest-sub-centre and head probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        embedding, logits = self._embed(X)
+        # float64 from here: float32 products would depend, in the last bits, on batch order.
+        by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
+        return (by_centre + softmax(logits.astype(np.float64), axis=1)) / 2
+
+    def predict(self, X):
+        """Predict the class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted class labels, from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y):
+        """Accuracy over the rows whose label is not ``-1``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+        y : array-like of shape (n_samples,)
+            True labels, ``-1`` for rows to leave out.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy on the labeled rows.
+        """
+        y = np.asarray(y)
+        has_label = y != -1
+        if not has_label.any():
+            raise ValueError("y has no labeled sample to score: every entry is -1.")
+        return accuracy_score(y[has_label], self.predict(_rows(X, has_label)))
+
+    def _embed(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.net_.embed(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _output_width(encoder, n_features):
+    """Run two zero rows through ``encoder`` and return its output width, or explain why not."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(torch.zeros(2, n_features))
+    except Exception as error:
+        raise ValueError(
+            f"The module could not embed a batch of shape (2, {n_features}): {type(error).__name__}: {error}"
+        ) from None
+    finally:
+        encoder.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"The module must return a tensor of shape (batch, width); for a batch of 2 rows it returned {shape}.")
+    return out.shape[1]
+
+
+def _cuda_devices(device):
+    return [torch.device(device).index or 0] if device.startswith("cuda") else []
+
+
+def _rows(X, mask):
+    return X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]

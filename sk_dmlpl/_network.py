@@ -1,0 +1,200 @@
+"""The metric network: an encoder with a linear head, trained by skorch on pairs of views."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pytorch_metric_learning import losses
+from skorch import NeuralNet
+from torch import nn
+from torch.utils.data import Dataset, WeightedRandomSampler
+
+# Rows embedded at once without gradients: large enough to keep the device busy, small
+# enough that memory stays flat whatever the number of rows.
+EMBED_BATCH_SIZE = 8192
+
+MIN_BATCHES_PER_EPOCH = 4
+
+# pytorch-metric-learning losses by name; each gets the shared temperature where it has one.
+METRIC_LOSSES = {
+    "supcon": lambda temperature: losses.SupConLoss(temperature=temperature),
+    "multisimilarity": lambda temperature: losses.MultiSimilarityLoss(),
+    "triplet": lambda temperature: losses.TripletMarginLoss(margin=0.2),
+}
+
+
+class MLPEncoder(nn.Module):
+    """Multi-layer perceptron that maps rows to embeddings.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    embedding_dim : int
+        Width of the embedding.
+    hidden_units : tuple of int, default=(256, 256)
+        Width of each hidden layer.
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dmlpl import MLPEncoder
+    >>> encoder = MLPEncoder(n_features=8, embedding_dim=4, hidden_units=(16,))
+    >>> encoder(torch.zeros(3, 8)).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(self, n_features, embedding_dim, hidden_units=(256, 256), dropout=0.0):
+        super().__init__()
+        layers, width = [], n_features
+        for units in hidden_units:
+            layers += [nn.Linear(width, units), nn.BatchNorm1d(units), nn.ReLU(), nn.Dropout(dropout)]
+            width = units
+        layers.append(nn.Linear(width, embedding_dim))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class MetricModule(nn.Module):
+    """An encoder whose output is projected to the unit sphere, plus a linear class head.
+
+    ``forward`` returns ``(embedding, logits)``; the head sees the normalised embedding,
+    so the two views of a class (nearest centre and linear score) live in one space.
+    """
+
+    def __init__(self, encoder, embedding_dim, n_classes, temperature):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(embedding_dim, n_classes)
+        self.temperature = temperature
+
+    def forward(self, x):
+        embedding = F.normalize(self.encoder(x), dim=1)
+        return embedding, self.head(embedding) / self.temperature
+
+
+class MetricLoss(nn.Module):
+    """Metric loss over both views of a batch, plus cross-entropy of the head on labeled rows.
+
+    Targets below ``n_classes`` are class labels; larger ones name a single unlabeled row,
+    whose two views (the row and an input-space neighbour) are then the only positives.
+    """
+
+    def __init__(self, metric_loss, n_classes, head_weight):
+        super().__init__()
+        self.metric_loss = metric_loss
+        self.n_classes = n_classes
+        self.head_weight = head_weight
+
+    def forward(self, y_pred, targets):
+        embedding, logits = y_pred
+        targets = targets.repeat(2)
+        loss = self.metric_loss(embedding, targets)
+        labeled = targets < self.n_classes
+        if self.head_weight > 0 and labeled.any():
+            loss = loss + self.head_weight * F.cross_entropy(logits[labeled], targets[labeled])
+        return loss
+
+
+class PairDataset(Dataset):
+    """Rows paired with a positive view, fetched a whole batch at a time.
+
+    A labeled row is paired with itself (the metric loss also pairs it with its class);
+    an unlabeled row with one of its input-space neighbours drawn at random, which is how
+    unlabeled rows shape the embedding.
+    """
+
+    def __init__(self, X, labels, neighbours, n_classes, rng):
+        self.X = torch.as_tensor(X)
+        self.neighbours = neighbours
+        self.rng = rng
+        unlabeled = labels < 0
+        # An unlabeled row's target is an id of its own, above the class labels.
+        self.targets = torch.as_tensor(np.where(unlabeled, n_classes + np.arange(len(labels)), labels))
+        self.unlabeled = unlabeled
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitems__(self, indices):
+        indices = np.asarray(indices)
+        positives = indices.copy()
+        unlabeled = self.unlabeled[indices]
+        if unlabeled.any():
+            rows = indices[unlabeled]
+            columns = self.rng.integers(self.neighbours.shape[1], size=len(rows))
+            positives[unlabeled] = self.neighbours[rows, columns]
+        return (self.X[indices], self.X[positives]), self.targets[indices]
+
+    def __getitem__(self, index):
+        return self.__getitems__([index])
+
+    def balanced_sampler(self, n_samples):
+        """Sampler of ``n_samples`` rows, half labeled with classes equally often.
+
+        The other half is drawn uniformly from the unlabeled rows; with no unlabeled row
+        the whole batch is labeled.
+        """
+        labeled = ~self.unlabeled
+        labels = self.targets.numpy()[labeled]
+        counts = np.bincount(labels)
+        labeled_share = 0.5 if self.unlabeled.any() else 1.0
+        weights = np.zeros(len(self))
+        weights[labeled] = labeled_share / (np.count_nonzero(counts) * counts[labels])
+        if self.unlabeled.any():
+            weights[self.unlabeled] = (1 - labeled_share) / np.count_nonzero(self.unlabeled)
+        generator = torch.Generator().manual_seed(int(self.rng.integers(2**31 - 1)))
+        return WeightedRandomSampler(weights, num_samples=n_samples, replacement=True, generator=generator)
+
+
+def _whole_batch(batch):
+    # PairDataset already returns a collated batch.
+    return batch
+
+
+class MetricNet(NeuralNet):
+    """skorch net that trains a :class:`MetricModule` on batches of paired views.
+
+    Besides the usual skorch parameters, ``mask_probability`` sets the share of features
+    zeroed at random in each view: the augmentation that makes the two views differ.
+    """
+
+    def __init__(self, module, criterion, *, mask_probability=0.4, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.mask_probability = mask_probability
+
+    def _mask(self, x):
+        keep = torch.rand(x.shape, device=x.device) >= self.mask_probability
+        return x * keep
+
+    def train_step_single(self, batch, **fit_params):
+        (anchors, positives), targets = batch
+        views = torch.cat([anchors, positives]).to(self.device)
+        # One pass over both views keeps BatchNorm statistics shared between them.
+        return super().train_step_single((self._mask(views), targets), **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return super().get_iterator(dataset, training)
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.setdefault("batch_size", self.batch_size)
+        # An epoch is a pass over the rows, but never fewer than a few batches: a tiny data
+        # set would otherwise get a handful of gradient steps in all.
+        n_samples = max(len(dataset), MIN_BATCHES_PER_EPOCH * kwargs["batch_size"])
+        sampler = dataset.balanced_sampler(n_samples)
+        return self.iterator_train(dataset, sampler=sampler, collate_fn=_whole_batch, **kwargs)
+
+    @torch.no_grad()
+    def embed(self, X):
+        """Return ``(embedding, logits)`` of the rows of ``X`` as numpy arrays, in batches."""
+        self.module_.eval()
+        embeddings, logits = [], []
+        for start in range(0, len(X), EMBED_BATCH_SIZE):
+            rows = torch.as_tensor(X[start : start + EMBED_BATCH_SIZE], device=self.device)
+            embedding, logit = self.module_(rows)
+            embeddings.append(embedding.cpu().numpy())
+            logits.append(logit.cpu().numpy())
+        return np.concatenate(embeddings), np.concatenate(logits)

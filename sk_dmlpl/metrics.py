@@ -1,0 +1,46 @@
+"""Scoring on semi-labeled targets."""
+
+import numpy as np
+from sklearn.metrics import get_scorer
+
+
+def labeled_scorer(scoring="balanced_accuracy"):
+    """Wrap a scikit-learn scorer so that it scores only the rows whose label is not ``-1``.
+
+    ``GridSearchCV`` and ``cross_val_score`` score each validation fold on ``y`` as given;
+    with semi-labeled ``y`` the ``-1`` rows would count as a class. This scorer leaves them
+    out, so a search can be run on the same ``y`` that ``fit`` takes.
+
+    Parameters
+    ----------
+    scoring : str or callable, default="balanced_accuracy"
+        A scorer name (see :func:`sklearn.metrics.get_scorer_names`) or a scorer callable
+        ``scorer(estimator, X, y)``.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)``; raises ``ValueError`` when every label is ``-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sk_dmlpl.metrics import labeled_scorer
+    >>> X = np.zeros((4, 1)); y = np.array([0, 0, 1, -1])
+    >>> clf = DummyClassifier(strategy="constant", constant=0).fit(X[:3], y[:3])
+    >>> labeled_scorer("accuracy")(clf, X, y)  # the -1 row is left out
+    0.666...
+    """
+    scorer = get_scorer(scoring)
+
+    def score_labeled_rows(estimator, X, y):
+        y = np.asarray(y)
+        has_label = y != -1
+        if not has_label.any():
+            raise ValueError("Every label in this fold is -1: there is no labeled row to score.")
+        rows = X.iloc[has_label] if hasattr(X, "iloc") else np.asarray(X)[has_label]
+        return scorer(estimator, rows, y[has_label])
+
+    score_labeled_rows.__name__ = f"labeled_{scoring if isinstance(scoring, str) else 'scorer'}"
+    return score_labeled_rows

@@ -1,0 +1,267 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from sk_dmlpl import DMLPLClassifier
+
+from .conftest import quick
+
+
+def test_fit_sets_self_training_attributes(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick(max_iter=3).fit(X, y_semi)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.n_features_in_ == 4
+    assert clf.n_iter_ == 3
+    assert clf.termination_condition_ == "all_labeled"
+    # Given labels are kept; every unlabeled row got a pseudo-label from classes_.
+    np.testing.assert_array_equal(clf.transduction_[y_semi != -1], y_semi[y_semi != -1])
+    assert set(clf.transduction_) <= {0, 1, 2}
+    assert (clf.labeled_iter_[y_semi != -1] == 0).all()
+    assert set(clf.labeled_iter_[y_semi == -1]) <= {1, 2, 3}
+    # The last round labels every remaining row.
+    assert (clf.labeled_iter_ == 3).any()
+
+
+def test_history_records_every_step(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick(max_iter=2).fit(X, y_semi)
+    steps = [record["step"] for record in clf.history_]
+    assert steps == ["metric learning", "pseudo-labeling", "fine-tuning", "pseudo-labeling", "fine-tuning"]
+    taken = sum(record["n_pseudo_labels"].sum() for record in clf.history_ if record["step"] == "pseudo-labeling")
+    assert taken == (y_semi == -1).sum()
+    assert all(np.isfinite(record["loss"]) for record in clf.history_ if "loss" in record)
+
+
+def test_predict_proba_transform_and_score(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick().fit(X, y_semi)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (90, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    embedding = clf.transform(X)
+    assert embedding.shape == (90, 8) and embedding.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1, rtol=1e-5)
+    assert clf.get_feature_names_out().tolist() == [f"dmlplclassifier{i}" for i in range(8)]
+    # score leaves the -1 rows out.
+    labeled = y_semi != -1
+    assert clf.score(X, y_semi) == pytest.approx(np.mean(clf.predict(X[labeled]) == y_semi[labeled]))
+    assert clf.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="no labeled sample to score"):
+        clf.score(X, np.full(90, -1))
+
+
+def test_fit_transform_matches_fit_then_transform(small_semi):
+    X, y_semi, _ = small_semi
+    np.testing.assert_array_equal(quick().fit_transform(X, y_semi), quick().fit(X, y_semi).transform(X))
+
+
+def test_string_classes_with_object_dtype(small_semi):
+    X, y_semi, _ = small_semi
+    names = np.array(["cat", "dog", "emu"], dtype=object)
+    y_named = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
+    clf = quick().fit(X, y_named)
+    assert clf.classes_.tolist() == ["cat", "dog", "emu"]
+    assert set(clf.predict(X)) <= {"cat", "dog", "emu"}
+    assert -1 not in set(clf.transduction_)
+
+
+def test_same_seed_same_model_and_global_seed_untouched(small_semi):
+    X, y_semi, _ = small_semi
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = quick(random_state=7).fit(X, y_semi)
+    assert torch.equal(torch.get_rng_state(), state)
+    second = quick(random_state=7).fit(X, y_semi)
+    np.testing.assert_array_equal(first.transduction_, second.transduction_)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    other = quick(random_state=8).fit(X, y_semi)
+    assert not np.array_equal(first.transform(X), other.transform(X))
+
+
+def test_verbose_prints_a_line_per_round(small_semi, capsys):
+    X, y_semi, _ = small_semi
+    quick(max_iter=3, verbose=1).fit(X, y_semi)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("round")]
+    assert len(lines) == 3
+    assert lines[0].startswith("round 1/3:") and "pseudo-labels" in lines[0]
+
+
+def test_caller_arrays_are_not_modified(small_semi):
+    X, y_semi, _ = small_semi
+    X = X.astype(np.float32)  # the dtype fit works in, so no copy protects it
+    X_before, y_before = X.copy(), y_semi.copy()
+    clf = quick().fit(X, y_semi)
+    for method in (clf.predict, clf.predict_proba, clf.transform):
+        method(X)
+    clf.score(X, y_semi)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y_semi, y_before)
+
+
+def test_no_unlabeled_rows_fits_as_supervised_with_a_warning(small_semi):
+    X, _, y = small_semi
+    with pytest.warns(UserWarning, match="no unlabeled samples"):
+        clf = quick().fit(X, y)
+    assert clf.n_iter_ == 0 and clf.termination_condition_ == "all_labeled"
+    assert clf.score(X, y) > 0.9
+
+
+def test_single_labeled_row_in_a_class_warns(small_semi):
+    X, y_semi, _ = small_semi
+    y_semi = y_semi.copy()
+    y_semi[(y_semi == 2)] = -1
+    y_semi[60] = 2
+    with pytest.warns(UserWarning, match=r"\[2\] have a single labeled sample"):
+        quick().fit(X, y_semi)
+
+
+@pytest.mark.parametrize(
+    "make_bad, error, match",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), ValueError, "NaN"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), y), ValueError, "infinity"),
+        (lambda X, y: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
+        (lambda X, y: (X, np.full_like(y, -1)), ValueError, "no labeled sample"),
+        (lambda X, y: (X, np.where(y == -1, -1, 0)), ValueError, "single class"),
+        (lambda X, y: (X, y.astype(str)), ValueError, "string dtype"),
+        (lambda X, y: (X, np.where(y == -1, -1, y + 0.5)), ValueError, "Unknown label type"),
+        (lambda X, y: (X[:, 0], y), ValueError, "Expected 2D array"),
+    ],
+    ids=["nan", "inf", "y-length", "no-label", "one-class", "string-y", "float-y", "1d-X"],
+)
+def test_bad_training_input_is_refused_clearly(small_semi, make_bad, error, match):
+    X, y_semi, _ = small_semi
+    X_bad, y_bad = make_bad(X, y_semi)
+    with pytest.raises(error, match=match):
+        quick().fit(X_bad, y_bad)
+
+
+def test_bad_prediction_input_is_refused_clearly(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(NotFittedError):
+        quick().predict(X)
+    clf = quick().fit(X, y_semi)
+    with pytest.raises(ValueError, match="X has 3 features, but DMLPLClassifier is expecting 4"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.transform(np.full((2, 4), np.nan))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"max_iter": 0}, {"quota": "equal"}, {"metric_loss": "arcface"}, {"temperature": 0}, {"dropout": 1.0}, {"module": 3}],
+)
+def test_invalid_parameters_are_named(small_semi, params):
+    X, y_semi, _ = small_semi
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of DMLPLClassifier"):
+        quick(**params).fit(X, y_semi)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(ValueError, match="torch.cuda.is_available\\(\\) is False"):
+        quick(device="cuda").fit(X, y_semi)
+    assert quick(device="auto").fit(X, y_semi).net_.device == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fits_and_predicts_on_cuda(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick(device="auto").fit(X, y_semi)
+    assert next(clf.net_.module_.parameters()).is_cuda
+    assert clf.score(X, y) > 0.9
+
+
+class TinyEncoder(nn.Module):
+    def __init__(self, n_features, embedding_dim, width=16):
+        super().__init__()
+        self.width = width
+        self.layers = nn.Sequential(nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, embedding_dim))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def test_custom_module_class_with_nested_params(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick(module=TinyEncoder, embedding_dim=6).set_params(module__width=24)
+    assert clf.module_params == {"width": 24}
+    clf.fit(X, y_semi)
+    assert clf.net_.module_.encoder.width == 24
+    assert clf.transform(X).shape == (90, 6)
+    assert clf.score(X, y) > 0.8  # chance is 1/3
+
+
+def test_custom_module_instance_is_copied_not_trained(small_semi):
+    X, y_semi, _ = small_semi
+    encoder = TinyEncoder(4, 5)
+    before = [p.detach().clone() for p in encoder.parameters()]
+    clf = quick(module=encoder).fit(X, y_semi)
+    assert clf.transform(X).shape == (90, 5)
+    assert all(torch.equal(a, b) for a, b in zip(before, encoder.parameters()))
+
+
+class WrongShape(nn.Module):
+    def __init__(self, n_features, embedding_dim):
+        super().__init__()
+        self.linear = nn.Linear(n_features, embedding_dim)
+
+    def forward(self, x):
+        return self.linear(x).unsqueeze(1)
+
+
+def test_module_with_wrong_output_shape_is_refused(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(ValueError, match=r"shape \(batch, width\).*\(2, 1, 8\)"):
+        quick(module=WrongShape).fit(X, y_semi)
+    with pytest.raises(ValueError, match="could not embed a batch of shape \\(2, 4\\)"):
+        quick(module=nn.Linear(7, 3)).fit(X, y_semi)
+
+
+@pytest.mark.parametrize("params", [{"metric_loss": "multisimilarity"}, {"metric_loss": "triplet"}, {"quota": "global"}, {"fine_tune_epochs": 0}, {"dropout": 0.2}])
+def test_variants_fit(small_semi, params):
+    X, y_semi, y = small_semi
+    assert quick(**params).fit(X, y_semi).score(X, y) > 0.85
+
+
+def test_callable_metric_loss(small_semi):
+    from pytorch_metric_learning.losses import ContrastiveLoss
+
+    X, y_semi, y = small_semi
+    assert quick(metric_loss=ContrastiveLoss()).fit(X, y_semi).score(X, y) > 0.85
+
+
+def test_clone_keeps_params():
+    clf = quick(module_params={"dropout": 0.1}, n_neighbors=7)
+    cloned = clone(clf)
+    assert cloned.get_params() == clf.get_params()
+    assert cloned.module_params is not clf.module_params
+
+
+def test_beats_labeled_only_logistic_regression_on_long_tailed_digits(digits_long_tailed):
+    data = digits_long_tailed
+    clf = DMLPLClassifier(random_state=0).fit(data.X_train, data.y_train)
+    ours = balanced_accuracy_score(data.y_test, clf.predict(data.X_test))
+    labeled = data.y_train != -1
+    baseline = LogisticRegression(class_weight="balanced", max_iter=5000).fit(data.X_train[labeled], data.y_train[labeled])
+    theirs = balanced_accuracy_score(data.y_test, baseline.predict(data.X_test))
+    assert ours > theirs, (ours, theirs)
+    unlabeled = ~labeled
+    pseudo = balanced_accuracy_score(data.y_train_true[unlabeled], clf.transduction_[unlabeled].astype(int))
+    assert pseudo > 0.6
+
+
+def test_module_params_may_not_repeat_estimator_params(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(ValueError, match=r"Set \['dropout'\] as parameters of DMLPLClassifier"):
+        quick(module_params={"dropout": 0.3}).fit(X, y_semi)

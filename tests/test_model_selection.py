@@ -1,0 +1,85 @@
+"""DMLPLClassifier inside scikit-learn's model selection tools, on semi-labeled y."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_dmlpl.metrics import labeled_scorer
+
+from .conftest import quick
+from .test_classifier import TinyEncoder
+
+
+def test_clone_gives_an_unfitted_equal_estimator(small_semi):
+    X, y_semi, _ = small_semi
+    fitted = quick(n_neighbors=5).fit(X, y_semi)
+    cloned = clone(fitted)
+    assert cloned.get_params() == fitted.get_params()
+    assert not hasattr(cloned, "net_")
+
+
+def test_pipeline_with_scaler(small_semi):
+    X, y_semi, y = small_semi
+    pipe = make_pipeline(StandardScaler(), quick()).fit(X * 100 + 5, y_semi)
+    assert pipe.score(X * 100 + 5, y) > 0.9
+    assert pipe[-1].transduction_.shape == y.shape
+
+
+def test_embedding_feeds_another_estimator(small_semi):
+    X, y_semi, y = small_semi
+    pipe = Pipeline([("scale", StandardScaler()), ("embed", quick()), ("clf", LogisticRegression())])
+    labeled = y_semi != -1
+    # The embedding step learns from every row; the last step needs labels, so it sees
+    # the embedding through fit_transform on all rows and fits on the labeled ones.
+    embedding = pipe[:-1].fit_transform(X, y_semi)
+    pipe[-1].fit(embedding[labeled], y_semi[labeled])
+    assert pipe[-1].score(pipe[:-1].transform(X), y) > 0.9
+
+
+def test_grid_search_over_network_and_pseudo_labeling_params(small_semi):
+    X, y_semi, _ = small_semi
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), quick()),
+        {"dmlplclassifier__embedding_dim": [4, 8], "dmlplclassifier__n_neighbors": [3, 6]},
+        scoring=labeled_scorer("balanced_accuracy"),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    search.fit(X, y_semi)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_[-1].transform(X).shape[1] == search.best_params_["dmlplclassifier__embedding_dim"]
+
+
+def test_grid_search_over_a_nested_module_param(small_semi):
+    X, y_semi, _ = small_semi
+    search = GridSearchCV(
+        quick(module=TinyEncoder),
+        {"module__width": [8, 16]},
+        scoring=labeled_scorer("accuracy"),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(X, y_semi)
+    width = search.best_params_["module__width"]
+    assert search.best_estimator_.module_params == {"width": width}
+    assert search.best_estimator_.net_.module_.encoder.width == width
+
+
+def test_cross_val_score_with_labeled_scorer(small_semi):
+    X, y_semi, _ = small_semi
+    scores = cross_val_score(
+        quick(), X, y_semi, scoring=labeled_scorer("balanced_accuracy"), cv=StratifiedKFold(3, shuffle=True, random_state=0)
+    )
+    assert scores.shape == (3,) and (scores > 0.8).all()
+
+
+def test_labeled_scorer_ignores_unlabeled_rows_and_refuses_an_all_unlabeled_fold(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick().fit(X, y_semi)
+    labeled = y_semi != -1
+    scorer = labeled_scorer("accuracy")
+    assert scorer(clf, X, y_semi) == pytest.approx(np.mean(clf.predict(X[labeled]) == y_semi[labeled]))
+    with pytest.raises(ValueError, match="no labeled row to score"):
+        scorer(clf, X, np.full(len(y), -1))

@@ -1,0 +1,81 @@
+import numpy as np
+
+from sk_dmlpl._neighbors import nearest_neighbors
+from sk_dmlpl._pseudo_labeling import (
+    centre_probabilities,
+    class_centres,
+    neighbour_probabilities,
+    select_pseudo_labels,
+)
+
+
+def test_per_class_quota_takes_the_same_share_of_each_class():
+    # 8 rows for class 0 (all very confident), 2 for class 1 (less so).
+    proba = np.array([[0.99, 0.01]] * 8 + [[0.3, 0.7], [0.4, 0.6]])
+    proba[:8, 0] -= np.arange(8) * 0.01
+    proba[:8, 1] = 1 - proba[:8, 0]
+    selected, labels, reliability = select_pseudo_labels(proba, fraction=0.5, quota="per_class")
+    assert sorted(selected.tolist()) == [0, 1, 2, 3, 8]  # top half of class 0, top half of class 1
+    np.testing.assert_array_equal(labels[np.argsort(selected)], [0, 0, 0, 0, 1])
+    np.testing.assert_allclose(reliability, proba[selected].max(axis=1))
+
+
+def test_global_quota_takes_the_most_reliable_rows_whatever_their_class():
+    proba = np.array([[0.99, 0.01]] * 8 + [[0.3, 0.7], [0.4, 0.6]])
+    selected, labels, _ = select_pseudo_labels(proba, fraction=0.5, quota="global")
+    assert set(labels) == {0}
+    assert len(selected) == 5
+
+
+def test_fraction_one_takes_every_row():
+    proba = np.random.default_rng(0).dirichlet(np.ones(4), size=50)
+    for quota in ("per_class", "global"):
+        selected, labels, _ = select_pseudo_labels(proba, 1.0, quota)
+        assert sorted(selected.tolist()) == list(range(50))
+        np.testing.assert_array_equal(labels[np.argsort(selected)], proba.argmax(axis=1))
+
+
+def test_centres_and_centre_probabilities():
+    rng = np.random.default_rng(0)
+    embedding = rng.normal(size=(30, 5)).astype(np.float32)
+    embedding /= np.linalg.norm(embedding, axis=1, keepdims=True)
+    labels = np.repeat([0, 1, 2], 10)
+    labels[-9:] = 1  # class 2 keeps a single row: a single centre
+    centres, centre_labels = class_centres(embedding, labels, 3, n_subclusters=3, random_state=rng)
+    assert np.bincount(centre_labels).tolist() == [3, 3, 1]
+    np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 1, rtol=1e-5)
+    proba = centre_probabilities(embedding, centres, centre_labels, temperature=0.1)
+    assert proba.shape == (30, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    # A row that is a class's only centre is closest to that class.
+    assert proba[-10].argmax() == 2
+
+
+def test_neighbour_vote_follows_the_nearest_labeled_rows():
+    labeled = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
+    labeled /= np.linalg.norm(labeled, axis=1, keepdims=True)
+    query = np.array([[1.0, 0.05], [0.05, 1.0]], dtype=np.float32)
+    proba = neighbour_probabilities(query, labeled, np.array([0, 0, 1]), 2, n_neighbors=2, temperature=0.1, random_state=0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert proba.argmax(axis=1).tolist() == [0, 1]
+
+
+def test_exact_neighbours_leave_out_the_row_itself():
+    X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    distances, indices = nearest_neighbors(X, n_neighbors=2)
+    assert indices.tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
+    np.testing.assert_allclose(distances[0], [1, 3])
+
+
+def test_pynndescent_above_the_threshold_agrees_with_exact_search(monkeypatch):
+    import sk_dmlpl._neighbors as neighbors
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    exact_distances, exact = nearest_neighbors(X, n_neighbors=5)
+    monkeypatch.setattr(neighbors, "EXACT_SEARCH_MAX_ROWS", 10)
+    approx_distances, approx = nearest_neighbors(X, n_neighbors=5, random_state=0)
+    recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(approx, exact)])
+    assert recall > 0.95
+    query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
+    assert query.shape == (10, 3) and (query[:, 0] == np.arange(10)).all()
