@@ -15,6 +15,8 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -35,6 +37,7 @@ from ._neighbors import nearest_neighbors
 from ._pseudo_labeling import (
     centre_probabilities,
     class_centres,
+    linear_probabilities,
     neighbour_probabilities,
     select_pseudo_labels,
 )
@@ -61,9 +64,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
        pseudo-labeled rows, so that the next round's pseudo-labels improve.
 
     Rounds 2-3 repeat ``max_iter`` times; round ``k`` takes ``1 / (max_iter - k + 1)`` of
-    the candidates left, so the last round labels every remaining row. ``predict`` blends
-    the nearest-sub-centre and the head probabilities in the learned embedding;
-    ``transform`` returns the embedding itself.
+    the candidates left, so the last round labels every remaining row. A class-balanced
+    logistic regression on the input features, refitted on the labeled and pseudo-labeled
+    rows, adds a linear view (weight ``linear_weight``) to each round's scores and to
+    ``predict``, which otherwise blends the nearest-sub-centre and head probabilities in
+    the learned embedding. ``transform`` returns the embedding itself.
 
     Parameters
     ----------
@@ -87,6 +92,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Temperature of the metric loss, the head's logits and the class probabilities.
     head_weight : float, default=1.0
         Weight of the head's cross-entropy beside the metric loss.
+    linear_weight : float in [0, 1], default=0.5
+        Weight of a class-balanced logistic regression on the input features, refitted
+        on the labeled and pseudo-labeled rows, beside the embedding's views: in each
+        round's pseudo-label scores and in ``predict_proba``. A linear view in input space
+        is less prone than the network to memorise two rows of a tail class; 0 turns it off.
     mask_probability : float, default=0.4
         Share of features zeroed at random in each training view.
     max_epochs : int, default=30
@@ -147,6 +157,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         The class sub-centres used by ``predict``.
     centre_labels_ : ndarray of shape (n_centres,)
         The encoded class of each sub-centre.
+    linear_ : LogisticRegression or None
+        The linear view fitted on every labeled and pseudo-labeled row; ``None`` when
+        ``linear_weight=0``.
     history_ : list of dict
         One record per step: ``round``, ``step``, ``seconds``, ``loss``, and for
         pseudo-labeling rounds ``n_pseudo_labels`` and ``mean_reliability`` per class.
@@ -185,6 +198,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         "metric_loss": [StrOptions(set(METRIC_LOSSES)), callable],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "head_weight": [Interval(Real, 0, None, closed="left")],
+        "linear_weight": [Interval(Real, 0, 1, closed="both")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -211,6 +225,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         metric_loss="supcon",
         temperature=0.1,
         head_weight=1.0,
+        linear_weight=0.5,
         mask_probability=0.4,
         max_epochs=30,
         lr=1e-3,
@@ -234,6 +249,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.metric_loss = metric_loss
         self.temperature = temperature
         self.head_weight = head_weight
+        self.linear_weight = linear_weight
         self.mask_probability = mask_probability
         self.max_epochs = max_epochs
         self.lr = lr
@@ -334,7 +350,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             embedding[has_label], labels[has_label], n_classes, self.n_subclusters, np.random.default_rng(rng.randint(_SEED_MAX))
         )
         self._n_features_out = embedding.shape[1]
+        self.linear_ = self._fit_linear(X[has_label], labels[has_label]) if self.linear_weight > 0 else None
         return self
+
+    def _fit_linear(self, X, labels):
+        """Class-balanced logistic regression on input features: the linear view."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            return LogisticRegression(max_iter=2000, class_weight="balanced").fit(X, labels)
 
     def _validate_training_data(self, X, y):
         """Check ``X`` and ``y``; set ``classes_``; return ``X`` and the encoded labels (-1 unlabeled)."""
@@ -454,7 +477,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             rng.randint(_SEED_MAX),
         )
         by_head = softmax(logits[unlabeled], axis=1)
-        return (by_centre + by_neighbours + by_head) / 3
+        proba = (by_centre + by_neighbours + by_head) / 3
+        if self.linear_weight > 0:
+            linear = self._fit_linear(X[has_label], labels[has_label])
+            proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(linear, X[unlabeled], n_classes)
+        return proba
 
     def _record_pseudo_labels(self, pseudo_labels, reliability, seconds):
         n_classes = len(self.classes_)
@@ -491,10 +518,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         embedding : ndarray of shape (n_samples, embedding_dim)
             Unit-norm float32 embeddings.
         """
-        return self._embed(X)[0]
+        X = self._validate_prediction_data(X)  # first: it raises NotFittedError before net_ is read
+        return self.net_.embed(X)[0]
 
     def predict_proba(self, X):
-        """Class probabilities: the mean of the nearest-sub-centre and head probabilities.
+        """Class probabilities: nearest-sub-centre and head views, blended with the linear view.
 
         Parameters
         ----------
@@ -506,10 +534,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        embedding, logits = self._embed(X)
+        X = self._validate_prediction_data(X)
+        embedding, logits = self.net_.embed(X)
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
-        return (by_centre + softmax(logits.astype(np.float64), axis=1)) / 2
+        proba = (by_centre + softmax(logits.astype(np.float64), axis=1)) / 2
+        if self.linear_ is not None:
+            proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(self.linear_, X, len(self.classes_))
+        return proba
 
     def predict(self, X):
         """Predict the class of each row.
@@ -548,10 +580,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             raise ValueError("y has no labeled sample to score: every entry is -1.")
         return accuracy_score(y[has_label], self.predict(_rows(X, has_label)))
 
-    def _embed(self, X):
+    def _validate_prediction_data(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.net_.embed(X)
+        return validate_data(self, X, dtype=np.float32, reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -79,6 +79,16 @@ def neighbour_probabilities(embedding, labeled_embedding, labels, n_classes, n_n
     return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
 
 
+def linear_probabilities(model, X, n_classes):
+    """Class probabilities of a fitted classifier over encoded labels, for all ``n_classes`` columns.
+
+    Returns an ndarray of shape (n_rows, n_classes); a class the model never saw gets 0.
+    """
+    proba = np.zeros((len(X), n_classes))
+    proba[:, model.classes_] = model.predict_proba(X)
+    return proba
+
+
 def select_pseudo_labels(proba, fraction, quota):
     """Pick the rows to pseudo-label this round, most reliable first.
 

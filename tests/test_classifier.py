@@ -228,7 +228,18 @@ def test_module_with_wrong_output_shape_is_refused(small_semi):
         quick(module=nn.Linear(7, 3)).fit(X, y_semi)
 
 
-@pytest.mark.parametrize("params", [{"metric_loss": "multisimilarity"}, {"metric_loss": "triplet"}, {"quota": "global"}, {"fine_tune_epochs": 0}, {"dropout": 0.2}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"metric_loss": "multisimilarity"},
+        {"metric_loss": "triplet"},
+        {"quota": "global"},
+        {"fine_tune_epochs": 0},
+        {"dropout": 0.2},
+        {"linear_weight": 0.0},
+        {"linear_weight": 1.0},
+    ],
+)
 def test_variants_fit(small_semi, params):
     X, y_semi, y = small_semi
     assert quick(**params).fit(X, y_semi).score(X, y) > 0.85
@@ -265,3 +276,14 @@ def test_module_params_may_not_repeat_estimator_params(small_semi):
     X, y_semi, _ = small_semi
     with pytest.raises(ValueError, match=r"Set \['dropout'\] as parameters of DMLPLClassifier"):
         quick(module_params={"dropout": 0.3}).fit(X, y_semi)
+
+
+def test_linear_weight_blends_the_linear_view_into_predict_proba(small_semi):
+    X, y_semi, _ = small_semi
+    without = quick(linear_weight=0.0).fit(X, y_semi)
+    assert without.linear_ is None
+    blended = quick(linear_weight=0.5).fit(X, y_semi)
+    assert blended.linear_.classes_.tolist() == [0, 1, 2]
+    # With the weight at 1 the prediction is the linear view alone.
+    only_linear = quick(linear_weight=1.0).fit(X, y_semi)
+    np.testing.assert_allclose(only_linear.predict_proba(X), only_linear.linear_.predict_proba(X.astype(np.float32)))
