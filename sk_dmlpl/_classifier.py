@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy import sparse
 from scipy.special import softmax
 from sklearn.base import (
     BaseEstimator,
@@ -15,11 +16,11 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
@@ -34,6 +35,8 @@ from ._network import (
     PairDataset,
 )
 from ._neighbors import nearest_neighbors
+from .metrics import labeled_rows
+from ._persistence import fitted_state, load_estimator, save_estimator
 from ._pseudo_labeling import (
     centre_probabilities,
     class_centres,
@@ -43,6 +46,10 @@ from ._pseudo_labeling import (
 )
 
 _SEED_MAX = np.iinfo(np.int32).max
+
+# Sparse X is densified up to this many cells (40 MB as float32); a larger one is refused
+# rather than silently allocating memory its caller did not expect.
+MAX_DENSIFIED_CELLS = 10_000_000
 
 
 class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -296,8 +303,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows; NaN and infinity are refused.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; NaN and infinity are refused. A sparse matrix is densified,
+            with a warning, when it has at most 10,000,000 cells, and refused otherwise.
         y : array-like of shape (n_samples,)
             Class labels, ``-1`` for unlabeled rows. String classes need ``dtype=object``
             so that ``-1`` can stand beside them.
@@ -306,7 +314,34 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         -------
         self : DMLPLClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On bad ``X`` or ``y`` (NaN, no labeled row, a single class, ...), or when
+            ``device`` asks for CUDA on a machine without it.
+        TypeError
+            When ``X`` is sparse and too large to densify.
+
+        Notes
+        -----
+        ``fit`` is all or nothing. When it raises, or is interrupted (``KeyboardInterrupt``,
+        as Ctrl-C sends, also in the middle of a training epoch), the estimator is left as
+        it was before the call: unfitted, or still holding its previous fit. Nothing from
+        the rounds completed before the interruption is kept, and the exception is raised
+        again.
         """
+        previous = fitted_state(self)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            for name in fitted_state(self):
+                delattr(self, name)
+            for name, value in previous.items():
+                setattr(self, name, value)
+            raise
+
+    def _fit(self, X, y):
         X, labels = self._validate_training_data(X, y)
         n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
@@ -361,7 +396,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
     def _validate_training_data(self, X, y):
         """Check ``X`` and ``y``; set ``classes_``; return ``X`` and the encoded labels (-1 unlabeled)."""
-        X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
+        X, y = validate_data(self, _densify(X), y, dtype=np.float32, ensure_min_samples=2)
         if y.dtype.kind in "US":
             raise ValueError(
                 "y has a string dtype, where -1 cannot mark unlabeled rows; "
@@ -435,6 +470,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             repeated = {"hidden_units", "dropout"} & set(module_params)
             if repeated:
                 raise ValueError(f"Set {sorted(repeated)} as parameters of DMLPLClassifier, not in module_params.")
+            if not all(isinstance(units, Integral) and units > 0 for units in self.hidden_units):
+                raise InvalidParameterError(
+                    f"The 'hidden_units' parameter of DMLPLClassifier must hold positive ints. Got {self.hidden_units!r} instead."
+                )
             return MLPEncoder(n_features, self.embedding_dim, tuple(self.hidden_units), self.dropout, **module_params)
         if isinstance(self.module, nn.Module):
             if module_params:
@@ -448,7 +487,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         n_classes = len(self.classes_)
         dataset = PairDataset(X, labels, neighbours, n_classes, np.random.default_rng(rng.randint(_SEED_MAX)))
         self.net_.set_params(max_epochs=epochs, lr=lr)
-        self.net_.partial_fit(dataset, None)
+        # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
+        # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.
+        self.net_.notify("on_train_begin", X=dataset, y=None)
+        self.net_.fit_loop(dataset, None)
+        self.net_.notify("on_train_end", X=dataset, y=None)
         self.history_.append(
             {
                 "round": self.n_iter_,
@@ -574,20 +617,121 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         score : float
             Mean accuracy on the labeled rows.
         """
-        y = np.asarray(y)
-        has_label = y != -1
-        if not has_label.any():
-            raise ValueError("y has no labeled sample to score: every entry is -1.")
-        return accuracy_score(y[has_label], self.predict(_rows(X, has_label)))
+        X, y = labeled_rows(_densify(X), y)
+        return accuracy_score(y, self.predict(X))
 
     def _validate_prediction_data(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float32, reset=False)
+        return validate_data(self, _densify(X), dtype=np.float32, reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified up to MAX_DENSIFIED_CELLS
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+    # -- persistence --
+
+    def save(self, path):
+        """Save the fitted estimator in a safe format that :meth:`load` reads back.
+
+        The file, written by ``torch.save``, holds the module's weights and the fitted
+        arrays as tensors, the constructor parameters and the other fitted attributes as
+        JSON, and the format version and ``sk_dmlpl`` version. Reading it back builds
+        tensors and plain data only, never arbitrary objects, so a file cannot run code
+        when loaded, unlike pickle or joblib.
+
+        Only parameters that JSON can hold can be saved: ``module`` must be ``None`` (the
+        default encoder), ``metric_loss`` a name and ``random_state`` an int or ``None``.
+        A custom module, a callable loss or a ``RandomState`` needs pickle or joblib,
+        which run code when loading: load such files only from sources you trust.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        TypeError
+            If a parameter or fitted attribute cannot be stored without pickle.
+
+        See Also
+        --------
+        load : Read a saved estimator back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_dmlpl import DMLPLClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> y_semi = y.copy()
+        >>> y_semi[1::3] = -1
+        >>> clf = DMLPLClassifier(max_epochs=2, fine_tune_epochs=1, max_iter=1, random_state=0).fit(X, y_semi)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.pt")
+        ...     clf.save(path)
+        ...     loaded = DMLPLClassifier.load(path)
+        >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load an estimator written by :meth:`save`, without running code from the file.
+
+        The file is read with ``torch.load(..., weights_only=True)``: a file holding
+        anything besides tensors and plain data (a tampered file carrying code, say) is
+        refused. Every tensor is read onto the CPU first, so a model saved on a GPU loads
+        on a machine without one when ``device="cpu"`` is passed.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to read.
+        device : str or torch.device, default=None
+            Where the network is placed; it also becomes the loaded estimator's ``device``
+            parameter. ``None`` keeps the saved ``device`` parameter.
+
+        Returns
+        -------
+        estimator : DMLPLClassifier
+            The fitted estimator, with the saved parameters; called on an instance, it
+            returns a new estimator and leaves the instance as it is.
+
+        Raises
+        ------
+        ValueError
+            If the file is not an ``sk_dmlpl`` model file, holds anything but tensors and
+            plain data, has another format version, or asks for CUDA where there is none.
+
+        See Also
+        --------
+        save : Write a fitted estimator.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_dmlpl import DMLPLClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> y_semi = y.copy()
+        >>> y_semi[1::3] = -1
+        >>> clf = DMLPLClassifier(max_epochs=2, fine_tune_epochs=1, max_iter=1, random_state=0).fit(X, y_semi)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.pt")
+        ...     clf.save(path)
+        ...     loaded = DMLPLClassifier.load(path, device="cpu")
+        >>> loaded.device, loaded.max_epochs
+        ('cpu', 2)
+        >>> bool((loaded.transduction_ == clf.transduction_).all())
+        True
+        """
+        return load_estimator(cls, path, device)
 
 
 def _output_width(encoder, n_features):
@@ -609,9 +753,24 @@ def _output_width(encoder, n_features):
     return out.shape[1]
 
 
+def _densify(X):
+    """Return a sparse ``X`` as a dense array, with a warning; refuse one too large for that."""
+    if not sparse.issparse(X):
+        return X
+    n_cells = int(np.prod(X.shape))
+    if n_cells > MAX_DENSIFIED_CELLS:
+        raise TypeError(
+            f"X is a sparse matrix of shape {X.shape}; DMLPLClassifier needs dense rows and densifies "
+            f"sparse input of at most {MAX_DENSIFIED_CELLS:,} cells, but this one has {n_cells:,}. Reduce "
+            "it first (sklearn.decomposition.TruncatedSVD, for example) or pass a dense array."
+        )
+    warnings.warn(
+        f"X is a sparse matrix of shape {X.shape}; DMLPLClassifier needs dense rows and densified it.",
+        DataConversionWarning,
+    )
+    return X.toarray()
+
+
 def _cuda_devices(device):
     return [torch.device(device).index or 0] if device.startswith("cuda") else []
 
-
-def _rows(X, mask):
-    return X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]

@@ -2,6 +2,35 @@
 
 import numpy as np
 from sklearn.metrics import get_scorer
+from sklearn.utils import check_consistent_length
+
+
+def labeled_rows(X, y):
+    """Return the rows of ``X`` and ``y`` whose label is not ``-1``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Rows.
+    y : array-like of shape (n_samples,)
+        Labels, ``-1`` for unlabeled rows.
+
+    Returns
+    -------
+    X_labeled, y_labeled : the labeled rows, ``X`` keeping its type (array or DataFrame).
+
+    Raises
+    ------
+    ValueError
+        When ``X`` and ``y`` differ in length, or every label is ``-1``.
+    """
+    check_consistent_length(X, y)
+    y = np.asarray(y)
+    has_label = y != -1
+    if not has_label.any():
+        raise ValueError("y has no labeled sample to score: every entry is -1.")
+    rows = X.iloc[has_label] if hasattr(X, "iloc") else np.asarray(X)[has_label]
+    return rows, y[has_label]
 
 
 def labeled_scorer(scoring="balanced_accuracy"):
@@ -20,7 +49,8 @@ def labeled_scorer(scoring="balanced_accuracy"):
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y)``; raises ``ValueError`` when every label is ``-1``.
+        ``scorer(estimator, X, y)``; raises ``ValueError`` when every label is ``-1``
+        (see :func:`labeled_rows`).
 
     Examples
     --------
@@ -35,12 +65,7 @@ def labeled_scorer(scoring="balanced_accuracy"):
     scorer = get_scorer(scoring)
 
     def score_labeled_rows(estimator, X, y):
-        y = np.asarray(y)
-        has_label = y != -1
-        if not has_label.any():
-            raise ValueError("Every label in this fold is -1: there is no labeled row to score.")
-        rows = X.iloc[has_label] if hasattr(X, "iloc") else np.asarray(X)[has_label]
-        return scorer(estimator, rows, y[has_label])
+        return scorer(estimator, *labeled_rows(X, y))
 
     score_labeled_rows.__name__ = f"labeled_{scoring if isinstance(scoring, str) else 'scorer'}"
     return score_labeled_rows

@@ -81,5 +81,5 @@ def test_labeled_scorer_ignores_unlabeled_rows_and_refuses_an_all_unlabeled_fold
     labeled = y_semi != -1
     scorer = labeled_scorer("accuracy")
     assert scorer(clf, X, y_semi) == pytest.approx(np.mean(clf.predict(X[labeled]) == y_semi[labeled]))
-    with pytest.raises(ValueError, match="no labeled row to score"):
+    with pytest.raises(ValueError, match="no labeled sample to score"):
         scorer(clf, X, np.full(len(y), -1))

@@ -1,0 +1,228 @@
+"""Safe persistence of a fitted estimator: tensors and JSON in one torch file, no pickle on load.
+
+A file holds one dict, written by ``torch.save`` and read by ``torch.load(...,
+weights_only=True)``, whose unpickler builds tensors and plain Python data only and refuses
+any other object, so loading a file runs no code from it:
+
+- ``format`` and ``format_version``: what the file is, and the layout it follows;
+- ``sk_dmlpl_version``: the version of the package that wrote it;
+- ``params``: the constructor parameters, as JSON;
+- ``attributes``: the fitted attributes that are not numeric arrays, as JSON; a fitted
+  scikit-learn estimator among them (the linear view) is stored as its parameters and
+  fitted arrays, and rebuilt only if its class is on a short allow-list;
+- ``arrays``: the fitted numeric arrays, as CPU tensors;
+- ``state_dict``: the weights and buffers of the torch module, as CPU tensors.
+
+The network itself is rebuilt from the parameters on load, which is why only parameters
+that JSON can hold are supported: a custom module (class or instance), a callable metric
+loss or a ``RandomState`` cannot be saved this way.
+"""
+
+import json
+import pickle
+import re
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+FORMAT = "sk-dmlpl"
+FORMAT_VERSION = 1
+
+# Names a file may set on the loaded estimator: public fitted attributes, and the one
+# private attribute that ClassNamePrefixFeaturesOutMixin reads.
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_|_n_features_out")
+# Fitted scikit-learn estimators a file may hold, stored as their parameters and fitted
+# arrays and rebuilt from this list only: a file cannot name any other class.
+_ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression,)}
+_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "centres_", "centre_labels_", "_n_features_out"}
+
+_UNSAFE_HINT = (
+    "The safe format stores None, bool, int, float, str, lists, tuples, dicts and numpy arrays "
+    f"of these, and fitted {', '.join(_ESTIMATORS)}. A custom module (class or instance), a "
+    "callable metric_loss or a RandomState can only be kept with pickle or joblib, which run "
+    "code when loading: load such files only from sources you trust."
+)
+
+
+def fitted_state(estimator):
+    """The fitted attributes of ``estimator``: names that end in ``_``, and ``_n_features_out``."""
+    return {name: value for name, value in vars(estimator).items() if _ATTRIBUTE_NAME.fullmatch(name)}
+
+
+def save_estimator(estimator, path):
+    """Write a fitted estimator to ``path``; see :meth:`DMLPLClassifier.save`."""
+    check_is_fitted(estimator)
+    from . import __version__
+
+    params = {name: _encode(value, f"parameter {name!r}") for name, value in estimator.get_params(deep=False).items()}
+    state = fitted_state(estimator)
+    net = state.pop("net_")
+    arrays, attributes = {}, {}
+    for name, value in state.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            try:
+                arrays[name] = torch.from_numpy(value.copy())
+                continue
+            except (TypeError, ValueError):  # a dtype torch lacks: JSON keeps it exactly
+                pass
+        attributes[name] = _encode(value, f"attribute {name!r}")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sk_dmlpl_version": __version__,
+        "params": json.dumps(params),
+        "attributes": json.dumps(attributes),
+        "arrays": arrays,
+        "state_dict": {name: tensor.detach().cpu() for name, tensor in net.module_.state_dict().items()},
+    }
+    torch.save(payload, path)
+
+
+def load_estimator(cls, path, device=None):
+    """Read an estimator of class ``cls`` from ``path``; see :meth:`DMLPLClassifier.load`."""
+    from . import __version__
+
+    payload = _read(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path!s} is not an sk-dmlpl model file: it was not written by {cls.__name__}.save.")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path!s} has format version {version!r}, written by sk_dmlpl "
+            f"{payload.get('sk_dmlpl_version')!r}; this sk_dmlpl ({__version__}) reads format version "
+            f"{FORMAT_VERSION} only. Load it with the sk_dmlpl version that wrote it and save it again."
+        )
+    try:
+        params = {name: _decode(value) for name, value in json.loads(payload["params"]).items()}
+        attributes = {name: _decode(value) for name, value in json.loads(payload["attributes"]).items()}
+        attributes.update({name: _as_array(tensor) for name, tensor in payload["arrays"].items()})
+        state_dict = {name: _as_tensor(tensor) for name, tensor in payload["state_dict"].items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path!s} is a damaged sk-dmlpl model file: {type(error).__name__}: {error}") from None
+
+    unknown = set(params) - set(cls._get_param_names())
+    bad_names = [name for name in attributes if not _ATTRIBUTE_NAME.fullmatch(name)]
+    missing = _REQUIRED_ATTRIBUTES - set(attributes)
+    if unknown or bad_names or missing:
+        raise ValueError(
+            f"{path!s} does not describe a fitted {cls.__name__}: unknown parameters {sorted(unknown)}, "
+            f"attributes with invalid names {sorted(bad_names)}, missing attributes {sorted(missing)}."
+        )
+    if device is not None:
+        params["device"] = device
+    estimator = cls(**params)
+    estimator._validate_params()
+    try:
+        resolved = estimator._resolve_device()
+    except ValueError as error:
+        raise ValueError(
+            f"{error} To load a model saved on a GPU onto this machine, pass device='cpu' to load."
+        ) from None
+    for name, value in attributes.items():
+        setattr(estimator, name, value)
+
+    # Building the net draws initial weights; keep the caller's global torch seed as it was.
+    with torch.random.fork_rng(devices=[torch.device(resolved).index or 0] if resolved.startswith("cuda") else []):
+        net = estimator._build_net(estimator.n_features_in_, len(estimator.classes_), resolved)
+    try:
+        net.module_.load_state_dict(state_dict)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path!s}: the stored weights do not fit the network its parameters describe: {error}"
+        ) from None
+    estimator.net_ = net
+    return estimator
+
+
+def _read(path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except pickle.UnpicklingError as error:
+        reasons = [line.strip() for line in str(error).splitlines() if "WeightsUnpickler error" in line]
+        raise ValueError(
+            f"{path!s} was refused: it is not a file of tensors and plain data, as written by save, "
+            f"but holds something else, such as code that would run on load "
+            f"({reasons[0] if reasons else 'unreadable'}). It may have been tampered with; do not "
+            "open it with pickle, joblib or torch.load(weights_only=False) unless you trust its source."
+        ) from error
+    except Exception as error:
+        raise ValueError(
+            f"{path!s} could not be read as an sk-dmlpl model file: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _as_tensor(value):
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"expected a tensor, found a {type(value).__name__}")
+    return value
+
+
+def _as_array(value):
+    return _as_tensor(value).numpy()
+
+
+# -- JSON with tagged containers: a plain JSON dict never stands for two things --
+
+
+def _encode(value, where):
+    """Turn ``value`` into JSON data; containers and arrays become ``{"type": ..., ...}``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic) and value.dtype.kind in "biufU":
+        return value.item()
+    if isinstance(value, torch.device):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return {"type": type(value).__name__, "items": [_encode(item, where) for item in value]}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"type": "dict", "items": {key: _encode(item, where) for key, item in value.items()}}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
+        return {
+            "type": "ndarray",
+            "dtype": value.dtype.str,
+            "shape": list(value.shape),
+            "items": [_encode(item, where) for item in value.ravel().tolist()],
+        }
+    if type(value).__name__ in _ESTIMATORS and type(value) is _ESTIMATORS[type(value).__name__]:
+        return {
+            "type": "estimator",
+            "class": type(value).__name__,
+            "params": {key: _encode(item, where) for key, item in value.get_params(deep=False).items()},
+            "items": {key: _encode(item, where) for key, item in fitted_state(value).items()},
+        }
+    held = f"the class {value.__qualname__}" if isinstance(value, type) else f"a {type(value).__name__}"
+    raise TypeError(f"Cannot save {where}, which holds {held}. {_UNSAFE_HINT}")
+
+
+def _decode(data):
+    if isinstance(data, list):
+        raise TypeError("untagged list")
+    if not isinstance(data, dict):
+        return data
+    kind, items = data["type"], data["items"]
+    if kind == "list":
+        return [_decode(item) for item in items]
+    if kind == "tuple":
+        return tuple(_decode(item) for item in items)
+    if kind == "dict":
+        return {key: _decode(item) for key, item in items.items()}
+    if kind == "ndarray":
+        dtype = np.dtype(data["dtype"])
+        if dtype.kind not in "biufUO":
+            raise ValueError(f"unsupported array dtype {dtype}")
+        array = np.empty(len(items), dtype=dtype)
+        for position, item in enumerate(items):
+            array[position] = _decode(item)
+        return array.reshape(data["shape"])
+    if kind == "estimator":
+        estimator = _ESTIMATORS[data["class"]](**{key: _decode(item) for key, item in data["params"].items()})
+        for name, item in items.items():
+            if not _ATTRIBUTE_NAME.fullmatch(name):
+                raise ValueError(f"invalid attribute name {name!r}")
+            setattr(estimator, name, _decode(item))
+        return estimator
+    raise ValueError(f"unknown type tag {kind!r}")

@@ -1,0 +1,581 @@
+"""Reliability and safety: bad input, caller's data, determinism, interruption, persistence.
+
+Bad inputs already covered by test_classifier.py (NaN and inf in X, y of the wrong length,
+no labeled row, one class, string y, float y, 1-D X, predict before fit, wrong width at
+predict, a few invalid parameters, CUDA without CUDA, a module of the wrong output shape)
+are not repeated here.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+import sk_dmlpl._classifier
+from sk_dmlpl import DMLPLClassifier
+from sk_dmlpl._network import MetricNet
+from sk_dmlpl._persistence import FORMAT_VERSION
+
+from .conftest import quick
+from .test_classifier import TinyEncoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fast(**params):
+    """quick() with even fewer epochs: for tests of behaviour, not of accuracy."""
+    return quick(**{"max_epochs": 3, "fine_tune_epochs": 1, **params})
+
+
+def fitted_names(estimator):
+    return sorted(name for name in vars(estimator) if name.endswith("_") or name == "_n_features_out")
+
+
+# -- 1. bad input ------------------------------------------------------------------------
+
+
+def _mixed_y(y):
+    out = y.astype(object)
+    out[y == 0] = "zero"
+    return out
+
+
+def _none_y(y):
+    out = y.astype(object)
+    out[y == 0] = None
+    return out
+
+
+@pytest.mark.parametrize(
+    "make_bad, error, match",
+    [
+        (lambda X, y: (X, np.where(y == 0, np.nan, y)), ValueError, "Input y contains NaN"),
+        (lambda X, y: (np.full(X.shape, "a", dtype=object), y), ValueError, "could not convert string to float: 'a'"),
+        (lambda X, y: (np.full(X.shape, "a"), y), ValueError, "could not convert string to float"),
+        (lambda X, y: (np.where(X > 2, None, X).astype(object), y), ValueError, "Input X contains NaN"),
+        (lambda X, y: (X + 1j, y), ValueError, "Complex data not supported"),
+        (lambda X, y: (X.reshape(len(X), 2, 2), y), ValueError, "Found array with dim 3"),
+        (lambda X, y: (X[:0], y[:0]), ValueError, r"0 sample\(s\)"),
+        (lambda X, y: (X[:1], y[:1]), ValueError, r"1 sample\(s\) .* a minimum of 2 is required"),
+        (lambda X, y: (X[:, :0], y), ValueError, r"0 feature\(s\)"),
+        (lambda X, y: (X, np.c_[y, y]), ValueError, "y should be a 1d array"),
+        # scikit-learn's own message: np.unique cannot sort the labels.
+        (lambda X, y: (X, _mixed_y(y)), TypeError, "'<' not supported between instances of 'int' and 'str'"),
+        (lambda X, y: (X, _none_y(y)), ValueError, "Unknown label type"),
+    ],
+    ids=[
+        "nan-y",
+        "object-X",
+        "string-X",
+        "None-in-X",
+        "complex-X",
+        "3d-X",
+        "no-rows",
+        "one-row",
+        "no-features",
+        "2d-y",
+        "mixed-type-y",
+        "None-in-y",
+    ],
+)
+def test_more_bad_training_input_is_refused_clearly(small_semi, make_bad, error, match):
+    X, y_semi, _ = small_semi
+    X_bad, y_bad = make_bad(X, y_semi)
+    with pytest.raises(error, match=match):
+        fast().fit(X_bad, y_bad)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"embedding_dim": 0}, InvalidParameterError, "'embedding_dim' parameter"),
+        ({"batch_size": 0}, InvalidParameterError, "'batch_size' parameter"),
+        ({"lr": -1e-3}, InvalidParameterError, "'lr' parameter"),
+        ({"n_neighbors": 0}, InvalidParameterError, "'n_neighbors' parameter"),
+        ({"hidden_units": "32"}, InvalidParameterError, "'hidden_units' parameter"),
+        ({"device": 0}, InvalidParameterError, "'device' parameter"),
+        ({"module_params": [("width", 3)]}, InvalidParameterError, "'module_params' parameter"),
+        ({"random_state": "seed"}, InvalidParameterError, "'random_state' parameter"),
+        ({"device": "gpu"}, ValueError, "device='gpu' is not a torch device"),
+        ({"module_params": {"bogus": 1}}, TypeError, "unexpected keyword argument 'bogus'"),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
+)
+def test_more_invalid_parameters_are_named(small_semi, params, error, match):
+    X, y_semi, _ = small_semi
+    with pytest.raises(error, match=match):
+        fast(**params).fit(X, y_semi)
+
+
+@pytest.mark.parametrize("hidden_units", [(0,), (-3,), ("a",)])
+def test_hidden_units_entries_are_validated(small_semi, hidden_units):
+    X, y_semi, _ = small_semi
+    with pytest.raises(InvalidParameterError, match="hidden_units"):
+        fast(hidden_units=hidden_units).fit(X, y_semi)
+
+
+class TupleOutput(nn.Module):
+    def __init__(self, n_features, embedding_dim):
+        super().__init__()
+        self.linear = nn.Linear(n_features, embedding_dim)
+
+    def forward(self, x):
+        return self.linear(x), x
+
+
+def test_module_returning_a_tuple_is_refused(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(ValueError, match="shape \\(batch, width\\).* it returned tuple"):
+        fast(module=TupleOutput).fit(X, y_semi)
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "transform", "score", "save"])
+def test_methods_before_fit_raise_not_fitted(small_semi, method, tmp_path):
+    X, _, y = small_semi
+    args = {"score": (X, y), "save": (tmp_path / "model.pt",)}.get(method, (X,))
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(fast(), method)(*args)
+    assert not (tmp_path / "model.pt").exists()
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "transform", "score"])
+def test_wrong_number_of_features_at_prediction(small_semi, method):
+    X, y_semi, y = small_semi
+    clf = fast().fit(X, y_semi)
+    args = (X[:, :3], y) if method == "score" else (X[:, :3],)
+    with pytest.raises(ValueError, match="X has 3 features, but DMLPLClassifier is expecting 4"):
+        getattr(clf, method)(*args)
+
+
+def test_score_with_y_of_the_wrong_length(small_semi):
+    X, y_semi, y = small_semi
+    clf = fast().fit(X, y_semi)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.score(X, y[:-1])
+
+
+def test_score_leaves_out_unlabeled_rows_of_a_dataframe(small_semi):
+    X, y_semi, y = small_semi
+    frame = pd.DataFrame(X, columns=list("abcd"), index=np.arange(100, 190))
+    clf = fast().fit(frame, y_semi)
+    y_score = pd.Series(np.where(np.arange(90) % 2 == 0, y, -1), index=frame.index)
+    kept = y_score.to_numpy() != -1
+    assert clf.score(frame, y_score) == pytest.approx(np.mean(clf.predict(frame[kept]) == y[kept]))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_X_is_densified_with_a_warning(small_semi, fmt):
+    X, y_semi, _ = small_semi
+    X_sparse = sparse.csr_matrix(X).asformat(fmt)
+    data_before = X_sparse.copy()
+    with pytest.warns(DataConversionWarning, match="densified"):
+        clf = fast().fit(X_sparse, y_semi)
+    with pytest.warns(DataConversionWarning, match="densified"):
+        proba = clf.predict_proba(X_sparse)
+    with pytest.warns(DataConversionWarning, match="densified"):
+        assert clf.score(X_sparse, y_semi) == clf.score(X, y_semi)
+    # Densifying changes nothing: the same model as on the dense array.
+    np.testing.assert_array_equal(proba, fast().fit(X, y_semi).predict_proba(X))
+    assert (X_sparse != data_before).nnz == 0
+
+
+def test_sparse_X_too_large_to_densify_is_refused(small_semi, monkeypatch):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    monkeypatch.setattr(sk_dmlpl._classifier, "MAX_DENSIFIED_CELLS", 100)
+    with pytest.raises(TypeError, match=r"sparse matrix of shape \(90, 4\).* at most 100 cells, but this one has 360"):
+        fast().fit(sparse.csr_matrix(X), y_semi)
+    with pytest.raises(TypeError, match="sparse"):
+        clf.predict(sparse.csr_array(X))
+
+
+def test_dataframe_feature_names_are_checked_at_prediction(small_semi):
+    X, y_semi, _ = small_semi
+    frame = pd.DataFrame(X, columns=["w", "x", "y", "z"])
+    clf = fast().fit(frame, pd.Series(y_semi))
+    assert clf.feature_names_in_.tolist() == ["w", "x", "y", "z"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(frame)
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(frame.rename(columns={"z": "v"}))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(X)
+
+
+# -- 1b. properties over label encodings, class counts and sizes -------------------------
+
+label_sets = st.one_of(
+    st.lists(st.integers(-1000, 1000).filter(lambda v: v != -1), min_size=2, max_size=5, unique=True),
+    st.lists(st.text(min_size=1, max_size=4), min_size=2, max_size=5, unique=True),
+)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    classes=label_sets,
+    n_rows=st.integers(6, 80),
+    labeled_fraction=st.floats(0.1, 0.9),
+    as_pandas=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_fit_invariants_hold_for_any_labels_and_sizes(classes, n_rows, labeled_fraction, as_pandas, seed):
+    rng = np.random.RandomState(seed)
+    n_classes = len(classes)
+    label_values = np.array(classes, dtype=object if isinstance(classes[0], str) else int)
+    codes = np.r_[np.arange(n_classes), rng.randint(n_classes, size=n_rows - n_classes)]
+    rng.shuffle(codes)
+    X = rng.normal(size=(n_rows, 3)) + codes[:, None]
+    y = label_values[codes].copy()
+    # Every class keeps at least one labeled row; the others are labeled with some chance.
+    first_of_class = np.unique(codes, return_index=True)[1]
+    unlabeled = rng.rand(n_rows) > labeled_fraction
+    unlabeled[first_of_class] = False
+    y[unlabeled] = -1
+    if as_pandas:
+        X, y = pd.DataFrame(X, columns=["a", "b", "c"]), pd.Series(y)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*single labeled sample|y contains no unlabeled samples")
+        clf = fast(max_epochs=2, random_state=seed).fit(X, y)
+
+    y = np.asarray(y)
+    assert clf.classes_.tolist() == sorted(classes)
+    assert not np.any(clf.transduction_ == -1)
+    assert set(clf.transduction_.tolist()) <= set(classes)
+    np.testing.assert_array_equal(clf.transduction_[~unlabeled], y[~unlabeled])
+    assert (clf.labeled_iter_[~unlabeled] == 0).all()
+    assert ((clf.labeled_iter_[unlabeled] >= 1) & (clf.labeled_iter_[unlabeled] <= clf.n_iter_)).all()
+    assert hasattr(clf, "feature_names_in_") == as_pandas
+    proba = clf.predict_proba(X)
+    assert proba.shape == (n_rows, n_classes) and (proba >= 0).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    predicted = clf.predict(X)
+    assert set(predicted.tolist()) <= set(classes)
+    np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(axis=1)])
+
+
+# -- 2. the caller's data is never modified ----------------------------------------------
+
+
+def _containers(X, y_semi):
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    names = np.array(["cat", "dog", "emu"], dtype=object)
+    y_named = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
+    return {
+        "float32-C": (X32, y_semi),
+        "float64-F": (np.asfortranarray(X), y_semi.astype(np.int32)),
+        "pandas-float32": (pd.DataFrame(X32, columns=list("abcd")), pd.Series(y_semi)),
+        "object-y": (X32, y_named),
+    }
+
+
+@pytest.mark.parametrize("container", ["float32-C", "float64-F", "pandas-float32", "object-y"])
+def test_no_method_modifies_or_keeps_the_callers_data(small_semi, container):
+    X, y_semi, _ = small_semi
+    X, y = _containers(X, y_semi)[container]
+    X_before, y_before = (data.copy() if hasattr(data, "iloc") else data.copy(order="K") for data in (X, y))
+    clf = fast()
+    embedding = clf.fit_transform(X, y)
+    clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    for method in (clf.predict, clf.transform):
+        method(X)
+    clf.score(X, y)
+    for after, before in ((X, X_before), (y, y_before)):
+        if isinstance(before, pd.DataFrame):
+            pd.testing.assert_frame_equal(after, before)
+        elif isinstance(before, pd.Series):
+            pd.testing.assert_series_equal(after, before)
+        else:
+            np.testing.assert_array_equal(after, before)
+            assert after.dtype == before.dtype and after.flags.c_contiguous == before.flags.c_contiguous
+    # The fitted model holds no view of the caller's arrays: overwriting them changes nothing.
+    X_copy = X.copy()
+    if hasattr(X, "iloc"):
+        X.iloc[:, :] = 0
+    else:
+        X[...] = 0
+    np.testing.assert_array_equal(clf.predict_proba(X_copy), proba)
+    np.testing.assert_array_equal(clf.transform(X_copy), embedding)
+
+
+# -- 3. determinism across processes -----------------------------------------------------
+
+_SCRIPT = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tests.conftest import quick
+
+data = np.load(sys.argv[2], allow_pickle=False)
+y = data["y"].astype(object)
+y[y == "-1"] = -1
+clf = quick(random_state=3).fit(data["X"], y)
+np.savez(sys.argv[3], transduction=clf.transduction_.astype(str), proba=clf.predict_proba(data["X"]),
+         embedding=clf.transform(data["X"]))
+"""
+
+
+def test_same_seed_gives_bit_identical_results_in_another_process(small_semi, tmp_path):
+    # A fresh interpreter, with its own hash seed, against this one after all the tests so far.
+    X, y_semi, _ = small_semi
+    names = np.array(["cat", "dog", "emu"])
+    y_named = np.where(y_semi == -1, "-1", names[np.maximum(y_semi, 0)])
+    np.savez(tmp_path / "data.npz", X=X, y=y_named)
+    y_named = y_named.astype(object)
+    y_named[y_named == "-1"] = -1
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    command = [sys.executable, "-c", _SCRIPT, str(ROOT), str(tmp_path / "data.npz"), str(tmp_path / "out.npz")]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    clf = quick(random_state=3).fit(X, y_named)
+    here = {"transduction": clf.transduction_.astype(str), "proba": clf.predict_proba(X), "embedding": clf.transform(X)}
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    there = np.load(tmp_path / "out.npz")
+    for name, value in here.items():
+        np.testing.assert_array_equal(there[name], value, strict=True)
+
+
+# -- 4. interruption ---------------------------------------------------------------------
+
+
+def _interrupt_on_call(monkeypatch, owner, name, call):
+    """Make ``owner.name`` raise KeyboardInterrupt on its ``call``-th call; return the call count."""
+    original = getattr(owner, name)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupted)
+    return calls
+
+
+def test_interrupt_in_round_2_leaves_the_estimator_unfitted(small_semi, monkeypatch):
+    X, y_semi, _ = small_semi
+    calls = _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_label_proba", call=2)
+    torch.manual_seed(11)
+    rng_state = torch.get_rng_state()
+    clf = fast(max_iter=3)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y_semi)
+    assert len(calls) == 2
+    assert fitted_names(clf) == []
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    # Nothing is left behind that would change the next fit.
+    monkeypatch.undo()
+    np.testing.assert_array_equal(clf.fit(X, y_semi).predict_proba(X), fast(max_iter=3).fit(X, y_semi).predict_proba(X))
+
+
+def test_interrupt_inside_a_training_epoch_is_raised_not_swallowed(small_semi, monkeypatch):
+    # skorch's partial_fit swallows KeyboardInterrupt; fit must not carry on half-trained.
+    X, y_semi, _ = small_semi
+    calls = _interrupt_on_call(monkeypatch, MetricNet, "train_step_single", call=2)
+    clf = fast()
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y_semi)
+    assert len(calls) == 2
+    assert fitted_names(clf) == []
+
+
+def test_failed_or_interrupted_refit_keeps_the_previous_fit(small_semi, monkeypatch):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    before = {name: getattr(clf, name) for name in fitted_names(clf)}
+    proba = clf.predict_proba(X)
+    # A refit on 3 features refused after validation has begun: n_features_in_ stays 4.
+    with pytest.raises(ValueError, match="no labeled sample"):
+        clf.fit(X[:, :3], np.full(len(X), -1))
+    _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_label_proba", call=1)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X[:, :3], y_semi)
+    assert fitted_names(clf) == sorted(before)
+    assert all(getattr(clf, name) is value for name, value in before.items())
+    assert clf.n_features_in_ == 4
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+# -- 5. persistence ----------------------------------------------------------------------
+
+
+def test_pickle_and_joblib_round_trips_keep_predictions(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba)
+    joblib.dump(clf, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-linear-view"])
+def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
+    X, y_semi, _ = small_semi
+    params = {}
+    if kind == "string-classes-dataframe":
+        X = pd.DataFrame(X, columns=list("abcd"))
+        names = np.array(["cat", "dog", "emu"], dtype=object)
+        y_semi = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
+    if kind == "no-linear-view":
+        params = {"linear_weight": 0.0}  # then linear_ is None
+    clf = fast(hidden_units=[16, 8], module_params={}, **params).fit(X, y_semi)
+    clf.save(tmp_path / "model.pt")
+    torch.manual_seed(5)
+    rng_state = torch.get_rng_state()
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    assert torch.equal(torch.get_rng_state(), rng_state)
+
+    assert loaded.get_params() == clf.get_params()
+    assert type(loaded.hidden_units) is list
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X), strict=True)
+    np.testing.assert_array_equal(loaded.transform(X), clf.transform(X), strict=True)
+    assert fitted_names(loaded) == fitted_names(clf)
+    for name in fitted_names(clf):
+        if name not in ("net_", "linear_", "history_"):
+            np.testing.assert_array_equal(getattr(loaded, name), getattr(clf, name), strict=True)
+    assert [record.keys() for record in loaded.history_] == [record.keys() for record in clf.history_]
+    for mine, theirs in zip(loaded.history_, clf.history_):
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], theirs[key], strict=True)
+    if kind == "string-classes-dataframe":
+        with pytest.raises(ValueError, match="feature names should match"):
+            loaded.predict(X.rename(columns={"d": "e"}))
+
+
+def test_loaded_estimator_refits(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    fast(random_state=4).fit(X, y_semi).save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    refitted = loaded.fit(X[::-1], y_semi[::-1])
+    assert refitted is loaded
+    np.testing.assert_array_equal(
+        refitted.predict_proba(X), fast(random_state=4).fit(X[::-1], y_semi[::-1]).predict_proba(X)
+    )
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"module": TinyEncoder}, "module"),
+        ({"module": TinyEncoder(4, 8)}, "module"),
+        ({"metric_loss": lambda embeddings, labels: embeddings.sum() * 0}, "metric_loss"),
+        ({"random_state": np.random.RandomState(0)}, "random_state"),
+    ],
+    ids=["module-class", "module-instance", "callable-loss", "RandomState"],
+)
+def test_save_refuses_what_json_cannot_hold(small_semi, tmp_path, params, name):
+    X, y_semi, _ = small_semi
+    clf = fast(**params).fit(X, y_semi)
+    with pytest.raises(TypeError, match=f"Cannot save parameter '{name}'.*pickle or joblib"):
+        clf.save(tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()
+
+
+@pytest.fixture
+def saved_payload(small_semi, tmp_path):
+    """A saved model and the dict its file holds."""
+    X, y_semi, _ = small_semi
+    fast().fit(X, y_semi).save(tmp_path / "model.pt")
+    return tmp_path / "model.pt", torch.load(tmp_path / "model.pt", weights_only=True)
+
+
+def test_other_format_version_is_refused(saved_payload):
+    path, payload = saved_payload
+    torch.save({**payload, "format_version": FORMAT_VERSION + 1, "sk_dmlpl_version": "9.0"}, path)
+    with pytest.raises(ValueError, match=f"format version {FORMAT_VERSION + 1}, written by sk_dmlpl '9.0'"):
+        DMLPLClassifier.load(path)
+
+
+def test_files_that_are_not_models_are_refused(saved_payload, tmp_path):
+    path, payload = saved_payload
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an sk-dmlpl model file"):
+        DMLPLClassifier.load(tmp_path / "other.pt")
+    (tmp_path / "noise.pt").write_bytes(os.urandom(256))
+    with pytest.raises(ValueError, match="noise.pt (was refused|could not be read)"):
+        DMLPLClassifier.load(tmp_path / "noise.pt")
+    state_dict = dict(payload["state_dict"])
+    name = next(iter(state_dict))
+    state_dict[name] = torch.zeros(1)
+    torch.save({**payload, "state_dict": state_dict}, path)
+    with pytest.raises(ValueError, match="stored weights do not fit"):
+        DMLPLClassifier.load(path)
+    with pytest.raises(FileNotFoundError):
+        DMLPLClassifier.load(tmp_path / "missing.pt")
+
+
+class _Payload:
+    """Unpickling this runs code: it creates the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').close()",)
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_tampered_file_is_refused_without_running_its_code(saved_payload, tmp_path, writer):
+    path, payload = saved_payload
+    marker = tmp_path / "code-ran"
+    if writer == "torch.save":  # a real model file, with code where a weight should be
+        state_dict = dict(payload["state_dict"])
+        state_dict[next(iter(state_dict))] = _Payload(marker)
+        torch.save({**payload, "state_dict": state_dict}, path)
+    else:  # a plain pickle, as an attacker could write it
+        path.write_bytes(
+            pickle.dumps({"format": "sk-dmlpl", "format_version": FORMAT_VERSION, "state_dict": _Payload(marker)})
+        )
+    with pytest.raises(ValueError, match="was refused.* tampered"):
+        DMLPLClassifier.load(path)
+    assert not marker.exists()
+    # The payload is live: an unsafe load would have run it.
+    with open(path, "rb") as file:
+        torch.load(file, weights_only=False) if writer == "torch.save" else pickle.load(file)
+    assert marker.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_model_saved_for_cuda_loads_on_cpu_when_asked(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    clf.set_params(device="cuda").save(tmp_path / "model.pt")
+    with pytest.raises(ValueError, match="pass device='cpu' to load"):
+        DMLPLClassifier.load(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt", device="cpu")
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_model_loads_onto_cpu(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast(device="cuda").fit(X, y_semi)
+    clf.save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt", device="cpu")
+    assert loaded.device == "cpu" and loaded.net_.device == "cpu"
+    assert all(tensor.device.type == "cpu" for tensor in loaded.net_.module_.state_dict().values())
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    again = DMLPLClassifier.load(tmp_path / "model.pt")
+    assert next(again.net_.module_.parameters()).is_cuda
