@@ -156,7 +156,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Why fitting stopped.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when ``X`` has string column names.
     net_ : MetricNet
         The fitted skorch net; ``net_.module_`` is the torch module.
