@@ -128,6 +128,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     quota : {"per_class", "global"}, default="per_class"
         ``"per_class"`` takes the same share of each class's candidates each round;
         ``"global"`` takes the most reliable rows whatever their class.
+    fine_tune_head : {"given", "all"}, default="given"
+        Labels the head learns from during fine-tuning. ``"given"`` keeps it on the given
+        labels, so that it cannot memorise wrong pseudo-labels (the metric loss still
+        uses them); ``"all"`` adds the pseudo-labels.
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available, else ``"cpu"``. Asking
         for CUDA on a machine without it raises a ``ValueError``.
@@ -217,6 +221,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         "n_subclusters": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "quota": [StrOptions({"per_class", "global"})],
+        "fine_tune_head": [StrOptions({"given", "all"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -244,6 +249,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         n_subclusters=3,
         max_iter=5,
         quota="per_class",
+        fine_tune_head="given",
         device="auto",
         random_state=None,
         verbose=0,
@@ -268,6 +274,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.n_subclusters = n_subclusters
         self.max_iter = max_iter
         self.quota = quota
+        self.fine_tune_head = fine_tune_head
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -374,7 +381,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
                 # 3. Fine-tuning on labeled and pseudo-labeled rows, warm-started.
                 if self.fine_tune_epochs > 0:
-                    self._learn_metric(X, labels, neighbours, self.fine_tune_epochs, self.fine_tune_lr, rng, step="fine-tuning")
+                    head_labels = np.where(self.labeled_iter_ == 0, labels, -1) if self.fine_tune_head == "given" else labels
+                    self._learn_metric(
+                        X, labels, neighbours, self.fine_tune_epochs, self.fine_tune_lr, rng, "fine-tuning", head_labels
+                    )
 
         self.termination_condition_ = "all_labeled" if (labels >= 0).all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
@@ -481,11 +491,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             return copy.deepcopy(self.module)  # the caller's module stays untrained
         return self.module(n_features=n_features, embedding_dim=self.embedding_dim, **module_params)
 
-    def _learn_metric(self, X, labels, neighbours, epochs, lr, rng, step):
+    def _learn_metric(self, X, labels, neighbours, epochs, lr, rng, step, head_labels=None):
         """Train the net for ``epochs`` on class-balanced batches of paired views."""
         started = time.perf_counter()
         n_classes = len(self.classes_)
-        dataset = PairDataset(X, labels, neighbours, n_classes, np.random.default_rng(rng.randint(_SEED_MAX)))
+        dataset = PairDataset(X, labels, neighbours, n_classes, np.random.default_rng(rng.randint(_SEED_MAX)), head_labels)
         self.net_.set_params(max_epochs=epochs, lr=lr)
         # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
         # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.

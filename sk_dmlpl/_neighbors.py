@@ -1,6 +1,7 @@
 """Nearest-neighbour search: exact for small problems, pynndescent for large ones."""
 
 import numpy as np
+import torch
 from sklearn.neighbors import NearestNeighbors
 
 # Below this many indexed rows exact search is faster than pynndescent, whose first call
@@ -43,10 +44,16 @@ def nearest_neighbors(index, query=None, *, n_neighbors, random_state=None):
 
     from pynndescent import NNDescent  # imported late: numba start-up is slow
 
-    search = NNDescent(index, n_neighbors=k + 1, random_state=random_state, n_jobs=1)
-    if exclude_self:
-        indices, distances = search.neighbor_graph
-        # The graph lists each row first among its own neighbours; drop that column.
-        return distances[:, 1:].astype(np.float32), indices[:, 1:]
-    indices, distances = search.query(query, k=k)
-    return distances.astype(np.float32), indices
+    # numba's OpenMP layer resets the process's thread count, which torch shares; a
+    # different count changes torch's float sums in the last bits, so restore it.
+    torch_threads = torch.get_num_threads()
+    try:
+        search = NNDescent(index, n_neighbors=k + 1, random_state=random_state, n_jobs=1)
+        if exclude_self:
+            indices, distances = search.neighbor_graph
+            # The graph lists each row first among its own neighbours; drop that column.
+            return distances[:, 1:].astype(np.float32), indices[:, 1:]
+        indices, distances = search.query(query, k=k)
+        return distances.astype(np.float32), indices
+    finally:
+        torch.set_num_threads(torch_threads)

@@ -77,10 +77,12 @@ class MetricModule(nn.Module):
 
 
 class MetricLoss(nn.Module):
-    """Metric loss over both views of a batch, plus cross-entropy of the head on labeled rows.
+    """Metric loss over both views of a batch, plus cross-entropy of the head.
 
-    Targets below ``n_classes`` are class labels; larger ones name a single unlabeled row,
-    whose two views (the row and an input-space neighbour) are then the only positives.
+    ``targets`` has two columns. The first feeds the metric loss: values below
+    ``n_classes`` are class labels; larger ones name a single unlabeled row, whose two
+    views (the row and an input-space neighbour) are then the only positives. The second
+    is the head's label, -1 where the head learns nothing from the row.
     """
 
     def __init__(self, metric_loss, n_classes, head_weight):
@@ -91,11 +93,11 @@ class MetricLoss(nn.Module):
 
     def forward(self, y_pred, targets):
         embedding, logits = y_pred
-        targets = targets.repeat(2)
-        loss = self.metric_loss(embedding, targets)
-        labeled = targets < self.n_classes
-        if self.head_weight > 0 and labeled.any():
-            loss = loss + self.head_weight * F.cross_entropy(logits[labeled], targets[labeled])
+        metric_targets, head_targets = targets.repeat(2, 1).T
+        loss = self.metric_loss(embedding, metric_targets)
+        for_head = head_targets >= 0
+        if self.head_weight > 0 and for_head.any():
+            loss = loss + self.head_weight * F.cross_entropy(logits[for_head], head_targets[for_head])
         return loss
 
 
@@ -104,16 +106,19 @@ class PairDataset(Dataset):
 
     A labeled row is paired with itself (the metric loss also pairs it with its class);
     an unlabeled row with one of its input-space neighbours drawn at random, which is how
-    unlabeled rows shape the embedding.
+    unlabeled rows shape the embedding. ``head_labels`` (default ``labels``) are the labels
+    the head learns, -1 for none.
     """
 
-    def __init__(self, X, labels, neighbours, n_classes, rng):
+    def __init__(self, X, labels, neighbours, n_classes, rng, head_labels=None):
         self.X = torch.as_tensor(X)
         self.neighbours = neighbours
         self.rng = rng
         unlabeled = labels < 0
-        # An unlabeled row's target is an id of its own, above the class labels.
-        self.targets = torch.as_tensor(np.where(unlabeled, n_classes + np.arange(len(labels)), labels))
+        # An unlabeled row's metric target is an id of its own, above the class labels.
+        metric_targets = np.where(unlabeled, n_classes + np.arange(len(labels)), labels)
+        head_labels = labels if head_labels is None else head_labels
+        self.targets = torch.as_tensor(np.column_stack([metric_targets, head_labels]))
         self.unlabeled = unlabeled
 
     def __len__(self):
@@ -139,7 +144,7 @@ class PairDataset(Dataset):
         the whole batch is labeled.
         """
         labeled = ~self.unlabeled
-        labels = self.targets.numpy()[labeled]
+        labels = self.targets.numpy()[labeled, 0]
         counts = np.bincount(labels)
         labeled_share = 0.5 if self.unlabeled.any() else 1.0
         weights = np.zeros(len(self))

@@ -287,3 +287,27 @@ def test_linear_weight_blends_the_linear_view_into_predict_proba(small_semi):
     # With the weight at 1 the prediction is the linear view alone.
     only_linear = quick(linear_weight=1.0).fit(X, y_semi)
     np.testing.assert_allclose(only_linear.predict_proba(X), only_linear.linear_.predict_proba(X.astype(np.float32)))
+
+
+def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, monkeypatch):
+    from sk_dmlpl import _classifier
+
+    X, y_semi, _ = small_semi
+    seen = []
+    original = _classifier.PairDataset
+
+    def recording(X, labels, neighbours, n_classes, rng, head_labels=None):
+        dataset = original(X, labels, neighbours, n_classes, rng, head_labels)
+        seen.append(dataset.targets[:, 1].numpy().copy())
+        return dataset
+
+    monkeypatch.setattr(_classifier, "PairDataset", recording)
+    quick(fine_tune_head="given", max_iter=2).fit(X, y_semi)
+    # Metric learning, then 2 fine-tunings: the head only ever sees the given labels.
+    assert len(seen) == 3
+    for head_labels in seen:
+        np.testing.assert_array_equal(head_labels, np.where(y_semi == -1, -1, y_semi))
+    seen.clear()
+    clf = quick(fine_tune_head="all", max_iter=2).fit(X, y_semi)
+    assert (seen[-1] >= 0).all()  # after the last round every row is labeled
+    assert clf.score(X, y_semi) > 0.8

@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 
 from sk_dmlpl._neighbors import nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
@@ -74,7 +75,9 @@ def test_pynndescent_above_the_threshold_agrees_with_exact_search(monkeypatch):
     X = rng.normal(size=(300, 4)).astype(np.float32)
     exact_distances, exact = nearest_neighbors(X, n_neighbors=5)
     monkeypatch.setattr(neighbors, "EXACT_SEARCH_MAX_ROWS", 10)
+    threads = torch.get_num_threads()
     approx_distances, approx = nearest_neighbors(X, n_neighbors=5, random_state=0)
+    assert torch.get_num_threads() == threads  # numba's OpenMP start-up would change it
     recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(approx, exact)])
     assert recall > 0.95
     query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
