@@ -21,8 +21,9 @@ EXPECTED_FAILURES = {
 }
 
 
-# The checks fit on fully labeled data, which DMLPLClassifier rightly warns about.
+# The checks fit on fully labeled data and on sparse X, which DMLPLClassifier rightly warns about.
 @pytest.mark.filterwarnings("ignore:y contains no unlabeled samples")
+@pytest.mark.filterwarnings("ignore:X is a sparse matrix")
 @parametrize_with_checks([ESTIMATOR], expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
