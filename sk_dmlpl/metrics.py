@@ -23,6 +23,14 @@ def labeled_rows(X, y):
     ------
     ValueError
         When ``X`` and ``y`` differ in length, or every label is ``-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dmlpl.metrics import labeled_rows
+    >>> X_labeled, y_labeled = labeled_rows(np.arange(8).reshape(4, 2), [1, -1, 0, -1])
+    >>> X_labeled.tolist(), y_labeled.tolist()
+    ([[0, 1], [4, 5]], [1, 0])
     """
     check_consistent_length(X, y)
     y = np.asarray(y)
