@@ -6,6 +6,7 @@ process, and the search must find what the same search finds in this process.
 """
 
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -33,6 +34,9 @@ def _search():
 def cluster_client():
     # Worker processes (not threads): the realistic case, and torch's global RNG, which
     # fit seeds inside torch.random.fork_rng, is then private to each fit.
+    # Starting them sets OMP_NUM_THREADS=1 and others in this process's environment, which
+    # later subprocesses would inherit: put the environment back afterwards.
+    environment = dict(os.environ)
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -42,6 +46,8 @@ def cluster_client():
         silence_logs=logging.ERROR,
     ) as cluster, distributed.Client(cluster) as client:
         yield client
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def test_grid_search_on_dask_matches_the_default_backend(small_semi, cluster_client):

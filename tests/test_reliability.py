@@ -321,7 +321,10 @@ _SCRIPT = """
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
+import torch
 from tests.conftest import quick
+
+torch.set_num_threads(int(sys.argv[4]))  # float sums depend on the thread count
 
 data = np.load(sys.argv[2], allow_pickle=False)
 y = data["y"].astype(object)
@@ -341,7 +344,10 @@ def test_same_seed_gives_bit_identical_results_in_another_process(small_semi, tm
     y_named = y_named.astype(object)
     y_named[y_named == "-1"] = -1
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    command = [sys.executable, "-c", _SCRIPT, str(ROOT), str(tmp_path / "data.npz"), str(tmp_path / "out.npz")]
+    # Same thread count on both sides: torch's float sums, and so the bits, depend on it
+    # (and other tests, such as the dask one, may leave OMP_NUM_THREADS in the environment).
+    threads = str(torch.get_num_threads())
+    command = [sys.executable, "-c", _SCRIPT, str(ROOT), str(tmp_path / "data.npz"), str(tmp_path / "out.npz"), threads]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     clf = quick(random_state=3).fit(X, y_named)
     here = {"transduction": clf.transduction_.astype(str), "proba": clf.predict_proba(X), "embedding": clf.transform(X)}
