@@ -66,6 +66,12 @@ Method.__doc__ = """A benchmarked method.
 ``make(seed, y_fit, dmlpl_params)`` returns an unfitted estimator; ``rows`` says what it is
 fitted on: ``"semi"`` all training rows with ``-1`` for the unlabeled ones, ``"labeled"``
 the labeled rows only, ``"oracle"`` all training rows with their true labels.
+
+Examples
+--------
+>>> from sk_dmlpl.benchmark import METHODS
+>>> METHODS["smote-logreg"].rows, METHODS["dmlpl"].rows
+('labeled', 'semi')
 """
 
 
@@ -133,7 +139,14 @@ METHODS = {
 
 
 def is_peer(method):
-    """Whether ``method`` is a peer: neither a DML-PL variant nor the oracle."""
+    """Whether ``method`` is a peer: neither a DML-PL variant nor the oracle.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import is_peer
+    >>> is_peer("smote-logreg"), is_peer("dmlpl-no-finetune"), is_peer("oracle")
+    (True, False, False)
+    """
     return not method.startswith("dmlpl") and method != "oracle"
 
 
@@ -249,6 +262,13 @@ def split(X, y, imbalance_ratio, labeled_fraction, seed):
         As :func:`~sk_dmlpl.datasets.make_long_tailed` returns, ``X_train`` and ``X_test``
         standardised by a :class:`~sklearn.preprocessing.StandardScaler` fitted on
         ``X_train``.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import load_dataset, split
+    >>> data = split(*load_dataset("digits"), imbalance_ratio=50, labeled_fraction=0.1, seed=0)
+    >>> data.X_train.shape[1], bool(abs(data.X_train.mean()) < 1e-6)
+    (64, True)
     """
     data = make_long_tailed(X, y, imbalance_ratio, labeled_fraction, random_state=seed)
     scaler = StandardScaler().fit(data.X_train)
@@ -278,6 +298,14 @@ def run_one(method, data, seed, dmlpl_params=None):
         methods that do not pseudo-label the unlabeled training rows) and
         ``recall_rank_<k>``, the test recall of the class with the ``k``-th most training
         rows (0 the head).
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import load_dataset, run_one, split
+    >>> data = split(*load_dataset("digits"), 50, 0.1, seed=0)
+    >>> record = run_one("logreg-balanced", data, seed=0)
+    >>> bool(0 < record["balanced_accuracy"] <= 1), len([key for key in record if key.startswith("recall_rank_")])
+    (True, 10)
     """
     spec = METHODS[method]
     unlabeled = data.y_train == -1
@@ -359,6 +387,17 @@ def summarise(runs):
         One record per (dataset, ratio, method) in the order first met: those keys,
         ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
         deviation) for every metric and ``recall_rank_<k>``.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import summarise
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle", "seed": seed, "balanced_accuracy": score}
+    ...     for seed, score in [(0, 0.75), (1, 0.25)]
+    ... ]
+    >>> record = summarise(runs)[0]
+    >>> record["n_seeds"], float(record["balanced_accuracy_mean"]), float(record["balanced_accuracy_std"])
+    (2, 0.5, 0.25)
     """
     groups = {}
     for run in runs:
@@ -374,7 +413,18 @@ def summarise(runs):
 
 
 def best_peer(summary):
-    """The peer with the highest mean balanced accuracy in ``summary`` (one setting), or None."""
+    """The peer with the highest mean balanced accuracy in ``summary`` (one setting), or None.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import best_peer
+    >>> best_peer([
+    ...     {"method": "dmlpl", "balanced_accuracy_mean": 0.8},
+    ...     {"method": "self-training", "balanced_accuracy_mean": 0.6},
+    ...     {"method": "smote-logreg", "balanced_accuracy_mean": 0.7},
+    ... ])
+    'smote-logreg'
+    """
     peers = [record for record in summary if is_peer(record["method"])]
     return max(peers, key=lambda record: record["balanced_accuracy_mean"])["method"] if peers else None
 
@@ -418,7 +468,20 @@ def _title(dataset, ratio, records):
 
 
 def format_text(summary):
-    """The summary as aligned plain-text tables, one per data set and ratio."""
+    """The summary as aligned plain-text tables, one per data set and ratio.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import format_text, load_dataset, run_one, split, summarise
+    >>> X, y = load_dataset("digits")
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle", "seed": seed,
+    ...      **run_one("oracle", split(X, y, 50, 0.1, seed), seed)}
+    ...     for seed in (0, 1)
+    ... ]
+    >>> print(format_text(summarise(runs)).splitlines()[0])
+    digits, imbalance ratio 50, 2 seed(s)
+    """
     blocks = []
     for (dataset, ratio), records in _settings(summary).items():
         rows = _table(records)
@@ -429,7 +492,7 @@ def format_text(summary):
     return "\n\n".join(blocks)
 
 
-def format_markdown(summary, plots=None):
+def _format_markdown(summary, plots=None):
     """The summary as Markdown tables, one per data set and ratio, with links to ``plots``."""
     blocks = ["# sk-dmlpl benchmark\n\nMean ± standard deviation over seeds; test-set metrics."]
     for setting, records in _settings(summary).items():
@@ -450,7 +513,7 @@ def _write_csv(path, records):
         writer.writerows(records)
 
 
-def plot(summary, out):
+def _plot(summary, out):
     """Draw, per data set and ratio, the balanced accuracy of each method and the recall by class.
 
     Parameters
@@ -518,7 +581,7 @@ def _slug(name):
     return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)
 
 
-def write_outputs(runs, summary, out):
+def _write_outputs(runs, summary, out):
     """Write ``runs.csv``, ``summary.csv``, the plots and ``summary.md`` under ``out``.
 
     Parameters
@@ -539,8 +602,8 @@ def write_outputs(runs, summary, out):
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "runs.csv", runs)
     _write_csv(out / "summary.csv", summary)
-    plots = plot(summary, out)
-    (out / "summary.md").write_text(format_markdown(summary, plots))
+    plots = _plot(summary, out)
+    (out / "summary.md").write_text(_format_markdown(summary, plots))
     return [out / "runs.csv", out / "summary.csv", out / "summary.md"] + [Path(p) for ps in plots.values() for p in ps]
 
 
@@ -585,6 +648,17 @@ def main(argv=None):
     -------
     summary : list of dict
         As :func:`summarise` returns.
+
+    Examples
+    --------
+    >>> import contextlib, io, tempfile
+    >>> from sk_dmlpl.benchmark import main
+    >>> with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     summary = main(["--methods", "logreg-balanced", "oracle", "--seeds", "1", "--out", out])
+    >>> [record["method"] for record in summary]
+    ['logreg-balanced', 'oracle']
+    >>> printed.getvalue().splitlines()[0]
+    'digits, imbalance ratio 50, 1 seed(s)'
     """
     args = _parser().parse_args(argv)
     _optional_import("matplotlib", "matplotlib")  # fail before the runs, not after
@@ -604,7 +678,7 @@ def main(argv=None):
     progress.close()
     summary = summarise(runs)
     print(format_text(summary))
-    paths = write_outputs(runs, summary, args.out)
+    paths = _write_outputs(runs, summary, args.out)
     print(f"\nWrote {', '.join(str(path) for path in paths)}")
     return summary
 
