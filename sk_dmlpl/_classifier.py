@@ -98,7 +98,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     temperature : float, default=0.1
         Temperature of the metric loss, the head's logits and the class probabilities.
     head_weight : float, default=1.0
-        Weight of the head's cross-entropy beside the metric loss.
+        Weight of the head's cross-entropy beside the metric loss; 0 leaves the head
+        untrained and out of the pseudo-label scores and ``predict_proba``.
     linear_weight : float in [0, 1], default=0.5
         Weight of a class-balanced logistic regression on the input features, refitted
         on the labeled and pseudo-labeled rows, beside the embedding's views: in each
@@ -529,12 +530,17 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             self.temperature,
             rng.randint(_SEED_MAX),
         )
-        by_head = softmax(logits[unlabeled], axis=1)
-        proba = (by_centre + by_neighbours + by_head) / 3
+        proba = self._embedding_view([by_centre, by_neighbours], logits[unlabeled])
         if self.linear_weight > 0:
             linear = self._fit_linear(X[has_label], labels[has_label])
             proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(linear, X[unlabeled], n_classes)
         return proba
+
+    def _embedding_view(self, views, logits):
+        """Mean of the embedding's class probabilities, the head's among them when it was trained."""
+        if self.head_weight > 0:  # with head_weight=0 the head is never trained: leave it out
+            views = [*views, softmax(logits, axis=1)]
+        return sum(views) / len(views)
 
     def _record_pseudo_labels(self, pseudo_labels, reliability, seconds):
         n_classes = len(self.classes_)
@@ -591,7 +597,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         embedding, logits = self.net_.embed(X)
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
-        proba = (by_centre + softmax(logits.astype(np.float64), axis=1)) / 2
+        proba = self._embedding_view([by_centre], logits.astype(np.float64))
         if self.linear_ is not None:
             proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(self.linear_, X, len(self.classes_))
         return proba

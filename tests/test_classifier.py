@@ -311,3 +311,15 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
     clf = quick(fine_tune_head="all", max_iter=2).fit(X, y_semi)
     assert (seen[-1] >= 0).all()  # after the last round every row is labeled
     assert clf.score(X, y_semi) > 0.8
+
+
+def test_untrained_head_is_left_out_of_predictions(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick(head_weight=0.0, linear_weight=0.0).fit(X, y_semi)
+    by_centre = clf.predict_proba(X)
+    # Only the sub-centre view remains: predict_proba is its softmax, whatever the head says.
+    from sk_dmlpl._pseudo_labeling import centre_probabilities
+
+    expected = centre_probabilities(clf.transform(X).astype(np.float64), clf.centres_, clf.centre_labels_, clf.temperature)
+    np.testing.assert_allclose(by_centre, expected)
+    assert clf.score(X, y) > 0.8
