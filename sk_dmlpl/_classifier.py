@@ -33,6 +33,7 @@ from ._network import (
     MetricNet,
     MLPEncoder,
     PairDataset,
+    cuda_devices,
 )
 from ._neighbors import nearest_neighbors
 from .metrics import labeled_rows
@@ -358,7 +359,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.n_iter_ = 0
         self.history_ = []
 
-        with torch.random.fork_rng(devices=_cuda_devices(device)):
+        with torch.random.fork_rng(devices=cuda_devices(device)):
             torch.manual_seed(int(rng.randint(_SEED_MAX)))
             neighbours = None
             if (labels < 0).any():
@@ -387,20 +388,22 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
                         X, labels, neighbours, self.fine_tune_epochs, self.fine_tune_lr, rng, "fine-tuning", head_labels
                     )
 
-        self.termination_condition_ = "all_labeled" if (labels >= 0).all() else "max_iter"
-        self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
-        self.transduction_[labels >= 0] = self.classes_[labels[labels >= 0]]
-        embedding, _ = self.net_.embed(X)
         has_label = labels >= 0
+        self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
+        self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
+        self.transduction_[has_label] = self.classes_[labels[has_label]]
+        embedding, _ = self.net_.embed(X)
         self.centres_, self.centre_labels_ = class_centres(
-            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, np.random.default_rng(rng.randint(_SEED_MAX))
+            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, _child_rng(rng)
         )
         self._n_features_out = embedding.shape[1]
-        self.linear_ = self._fit_linear(X[has_label], labels[has_label]) if self.linear_weight > 0 else None
+        self.linear_ = self._fit_linear(X[has_label], labels[has_label])
         return self
 
     def _fit_linear(self, X, labels):
-        """Class-balanced logistic regression on input features: the linear view."""
+        """Class-balanced logistic regression on input features: the linear view (None at weight 0)."""
+        if self.linear_weight == 0:
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=ConvergenceWarning)
             return LogisticRegression(max_iter=2000, class_weight="balanced").fit(X, labels)
@@ -496,7 +499,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """Train the net for ``epochs`` on class-balanced batches of paired views."""
         started = time.perf_counter()
         n_classes = len(self.classes_)
-        dataset = PairDataset(X, labels, neighbours, n_classes, np.random.default_rng(rng.randint(_SEED_MAX)), head_labels)
+        dataset = PairDataset(X, labels, neighbours, n_classes, _child_rng(rng), head_labels)
         self.net_.set_params(max_epochs=epochs, lr=lr)
         # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
         # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.
@@ -513,12 +516,12 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         )
 
     def _pseudo_label_proba(self, X, labels, unlabeled, rng):
-        """Class probabilities of the unlabeled rows: mean of sub-centre, neighbour and head views."""
+        """Class probabilities of the unlabeled rows: sub-centre, neighbour and head views, and the linear view."""
         embedding, logits = self.net_.embed(X)
         has_label = labels >= 0
         n_classes = len(self.classes_)
         centres, centre_labels = class_centres(
-            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, np.random.default_rng(rng.randint(_SEED_MAX))
+            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, _child_rng(rng)
         )
         by_centre = centre_probabilities(embedding[unlabeled], centres, centre_labels, self.temperature)
         by_neighbours = neighbour_probabilities(
@@ -530,17 +533,21 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             self.temperature,
             rng.randint(_SEED_MAX),
         )
-        proba = self._embedding_view([by_centre, by_neighbours], logits[unlabeled])
-        if self.linear_weight > 0:
-            linear = self._fit_linear(X[has_label], labels[has_label])
-            proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(linear, X[unlabeled], n_classes)
-        return proba
+        linear = self._fit_linear(X[has_label], labels[has_label])
+        return self._blend_views([by_centre, by_neighbours], logits[unlabeled], linear, X[unlabeled])
 
-    def _embedding_view(self, views, logits):
-        """Mean of the embedding's class probabilities, the head's among them when it was trained."""
+    def _blend_views(self, embedding_views, logits, linear, X):
+        """Class probabilities: the mean of the embedding's views, blended with the linear view.
+
+        The head's softmax joins the embedding's views when it was trained; ``linear`` (the
+        linear view, or None) is weighted by ``linear_weight``.
+        """
         if self.head_weight > 0:  # with head_weight=0 the head is never trained: leave it out
-            views = [*views, softmax(logits, axis=1)]
-        return sum(views) / len(views)
+            embedding_views = [*embedding_views, softmax(logits, axis=1)]
+        proba = sum(embedding_views) / len(embedding_views)
+        if linear is None:
+            return proba
+        return (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(linear, X, len(self.classes_))
 
     def _record_pseudo_labels(self, pseudo_labels, reliability, seconds):
         n_classes = len(self.classes_)
@@ -597,10 +604,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         embedding, logits = self.net_.embed(X)
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
-        proba = self._embedding_view([by_centre], logits.astype(np.float64))
-        if self.linear_ is not None:
-            proba = (1 - self.linear_weight) * proba + self.linear_weight * linear_probabilities(self.linear_, X, len(self.classes_))
-        return proba
+        return self._blend_views([by_centre], logits.astype(np.float64), self.linear_, X)
 
     def predict(self, X):
         """Predict the class of each row.
@@ -787,6 +791,7 @@ def _densify(X):
     return X.toarray()
 
 
-def _cuda_devices(device):
-    return [torch.device(device).index or 0] if device.startswith("cuda") else []
+def _child_rng(rng):
+    """A numpy Generator seeded from ``rng``: one draw, so the sequence stays reproducible."""
+    return np.random.default_rng(rng.randint(_SEED_MAX))
 

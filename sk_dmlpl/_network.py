@@ -155,6 +155,11 @@ class PairDataset(Dataset):
         return WeightedRandomSampler(weights, num_samples=n_samples, replacement=True, generator=generator)
 
 
+def cuda_devices(device):
+    """The CUDA device indices whose random state ``torch.random.fork_rng`` must keep for ``device``."""
+    return [torch.device(device).index or 0] if str(device).startswith("cuda") else []
+
+
 def _whole_batch(batch):
     # PairDataset already returns a collated batch.
     return batch

@@ -27,6 +27,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from ._network import cuda_devices
+
 FORMAT = "sk-dmlpl"
 FORMAT_VERSION = 1
 
@@ -124,7 +126,7 @@ def load_estimator(cls, path, device=None):
         setattr(estimator, name, value)
 
     # Building the net draws initial weights; keep the caller's global torch seed as it was.
-    with torch.random.fork_rng(devices=[torch.device(resolved).index or 0] if resolved.startswith("cuda") else []):
+    with torch.random.fork_rng(devices=cuda_devices(resolved)):
         net = estimator._build_net(estimator.n_features_in_, len(estimator.classes_), resolved)
     try:
         net.module_.load_state_dict(state_dict)
