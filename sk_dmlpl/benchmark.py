@@ -325,7 +325,7 @@ def run_one(method, data, seed, dmlpl_params=None):
         start = time.perf_counter()
         estimator.fit(X_fit, y_fit)
         fit_seconds = time.perf_counter() - start
-    y_pred = estimator.predict(data.X_test)
+        y_pred = estimator.predict(data.X_test)  # LabelSpreading's divide warning comes from here
     recall = recall_score(data.y_test, y_pred, labels=np.arange(len(data.class_counts)), average=None)
     by_rank = recall[np.argsort(-data.class_counts, kind="stable")]
     record = {
