@@ -93,9 +93,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     dropout : float, default=0.0
         Dropout probability of the default encoder.
     metric_loss : {"supcon", "multisimilarity", "triplet"} or callable, default="supcon"
-        Metric loss from pytorch-metric-learning (``SupConLoss``, ``MultiSimilarityLoss``,
-        ``TripletMarginLoss``), by name, or any callable ``loss(embeddings, labels)`` that
-        follows its convention, such as another of its losses.
+        Metric loss by name: the supervised contrastive loss (the same loss as
+        pytorch-metric-learning's ``SupConLoss``), or pytorch-metric-learning's
+        ``MultiSimilarityLoss`` or ``TripletMarginLoss``; or any callable
+        ``loss(embeddings, labels)`` that follows that library's convention, such as
+        another of its losses.
     temperature : float, default=0.1
         Temperature of the metric loss, the head's logits and the class probabilities.
     head_weight : float, default=1.0
@@ -119,7 +121,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     weight_decay : float, default=1e-4
         Adam weight decay.
     batch_size : int, default=128
-        Rows per training batch (each row brings a second view).
+        Rows per training batch (each row brings a second view). An epoch draws half as
+        many rows as ``X`` has, so that it embeds as many views as ``X`` has rows.
     n_neighbors : int, default=10
         Neighbours used for the unlabeled term (in input space) and for the
         pseudo-labels' neighbour vote (in the embedding).

@@ -12,11 +12,37 @@ from torch.utils.data import Dataset, WeightedRandomSampler
 # enough that memory stays flat whatever the number of rows.
 EMBED_BATCH_SIZE = 8192
 
+# A tiny data set still gets this many gradient steps per epoch.
 MIN_BATCHES_PER_EPOCH = 4
 
-# pytorch-metric-learning losses by name; each gets the shared temperature where it has one.
+
+class SupConLoss(nn.Module):
+    """Supervised contrastive loss of unit-norm embeddings (Khosla et al., 2020).
+
+    The same loss as pytorch-metric-learning's ``SupConLoss``, in a few dense tensor
+    operations: the library's pair bookkeeping cost a quarter of each training step.
+
+    Each row's positives are the other rows with its label; rows without one add nothing.
+    """
+
+    def __init__(self, temperature):
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, embedding, labels):
+        itself = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+        logits = (embedding @ embedding.T / self.temperature).masked_fill(itself, float("-inf"))
+        log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+        positives = (labels[:, None] == labels[None, :]) & ~itself
+        n_positives = positives.sum(dim=1)
+        has_positive = n_positives > 0
+        mean_log_prob = log_prob.masked_fill(~positives, 0).sum(dim=1)[has_positive] / n_positives[has_positive]
+        return -mean_log_prob.mean() if has_positive.any() else embedding.sum() * 0
+
+
+# Metric losses by name; each gets the shared temperature where it has one.
 METRIC_LOSSES = {
-    "supcon": lambda temperature: losses.SupConLoss(temperature=temperature),
+    "supcon": SupConLoss,
     "multisimilarity": lambda temperature: losses.MultiSimilarityLoss(),
     "triplet": lambda temperature: losses.TripletMarginLoss(margin=0.2),
 }
@@ -191,9 +217,10 @@ class MetricNet(NeuralNet):
             return super().get_iterator(dataset, training)
         kwargs = self.get_params_for("iterator_train")
         kwargs.setdefault("batch_size", self.batch_size)
-        # An epoch is a pass over the rows, but never fewer than a few batches: a tiny data
-        # set would otherwise get a handful of gradient steps in all.
-        n_samples = max(len(dataset), MIN_BATCHES_PER_EPOCH * kwargs["batch_size"])
+        # An epoch shows the network as many views as there are rows (half as many pairs),
+        # the work of one plain pass over the data; but never fewer than a few batches, or
+        # a tiny data set would get a handful of gradient steps in all.
+        n_samples = max(-(-len(dataset) // 2), MIN_BATCHES_PER_EPOCH * kwargs["batch_size"])
         sampler = dataset.balanced_sampler(n_samples)
         return self.iterator_train(dataset, sampler=sampler, collate_fn=_whole_batch, **kwargs)
 

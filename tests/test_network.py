@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from pytorch_metric_learning import losses
+
+from sk_dmlpl._network import MIN_BATCHES_PER_EPOCH, PairDataset, SupConLoss
+
+from .conftest import quick
+
+
+@pytest.mark.parametrize("temperature", [0.05, 0.1, 0.5])
+def test_supcon_loss_equals_pytorch_metric_learning(temperature):
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 6, (40,), generator=generator)
+    labels[-3:] = torch.tensor([10, 11, 12])  # rows without a positive add nothing
+    # As in MetricModule, the loss sees normalised embeddings of raw outputs.
+    ours = torch.randn(40, 8, generator=generator).requires_grad_()
+    theirs = ours.detach().clone().requires_grad_()
+
+    expected = losses.SupConLoss(temperature=temperature)(F.normalize(theirs, dim=1), labels)
+    loss = SupConLoss(temperature)(F.normalize(ours, dim=1), labels)
+    expected.backward()
+    loss.backward()
+
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(ours.grad, theirs.grad)
+
+
+def test_supcon_loss_without_any_positive_is_zero_with_a_gradient():
+    embedding = F.normalize(torch.randn(4, 3), dim=1).requires_grad_()
+    loss = SupConLoss(0.1)(embedding, torch.arange(4))
+    loss.backward()
+    assert loss.item() == 0
+    assert torch.equal(embedding.grad, torch.zeros_like(embedding))
+
+
+@pytest.mark.parametrize("n_rows", [100, 5000])
+def test_an_epoch_embeds_as_many_views_as_rows(small_semi, n_rows):
+    X, y_semi, _ = small_semi
+    clf = quick(max_epochs=1, batch_size=64).fit(X, y_semi)
+    rows = np.random.default_rng(0).normal(size=(n_rows, X.shape[1])).astype(np.float32)
+    labels = np.where(np.arange(n_rows) % 4 == 0, np.arange(n_rows) % 3, -1)
+    neighbours = np.random.default_rng(1).integers(n_rows, size=(n_rows, 2))
+    dataset = PairDataset(rows, labels, neighbours, 3, np.random.default_rng(2))
+
+    batches = list(clf.net_.get_iterator(dataset, training=True))
+
+    views = sum(2 * len(targets) for _, targets in batches)
+    assert views == max(n_rows, 2 * MIN_BATCHES_PER_EPOCH * 64)
+    assert all(len(targets) <= 64 for _, targets in batches)
