@@ -39,10 +39,12 @@ from ._neighbors import nearest_neighbors
 from .metrics import labeled_rows
 from ._persistence import fitted_state, load_estimator, save_estimator
 from ._pseudo_labeling import (
+    MAX_ROWS_PER_CLASS,
     centre_probabilities,
     class_centres,
     linear_probabilities,
     neighbour_probabilities,
+    per_class_sample,
     select_pseudo_labels,
 )
 
@@ -76,7 +78,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     logistic regression on the input features, refitted on the labeled and pseudo-labeled
     rows, adds a linear view (weight ``linear_weight``) to each round's scores and to
     ``predict``, which otherwise blends the nearest-sub-centre and head probabilities in
-    the learned embedding. ``transform`` returns the embedding itself.
+    the learned embedding. The sub-centres, the neighbour vote and the linear view use at
+    most 1,000 rows of each class, drawn at random from larger classes, so that their cost
+    stays flat however many rows are labeled. ``transform`` returns the embedding itself.
 
     Parameters
     ----------
@@ -174,7 +178,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     centre_labels_ : ndarray of shape (n_centres,)
         The encoded class of each sub-centre.
     linear_ : LogisticRegression or None
-        The linear view fitted on every labeled and pseudo-labeled row; ``None`` when
+        The linear view fitted on the labeled and pseudo-labeled rows; ``None`` when
         ``linear_weight=0``.
     history_ : list of dict
         One record per step: ``round``, ``step``, ``seconds``, ``loss``, and for
@@ -396,11 +400,13 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
         embedding, _ = self.net_.embed(X)
+        sample_rng = _child_rng(rng)
+        sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
         self.centres_, self.centre_labels_ = class_centres(
-            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, _child_rng(rng)
+            embedding[sample], labels[sample], n_classes, self.n_subclusters, sample_rng
         )
         self._n_features_out = embedding.shape[1]
-        self.linear_ = self._fit_linear(X[has_label], labels[has_label])
+        self.linear_ = self._fit_linear(X[sample], labels[sample])
         return self
 
     def _fit_linear(self, X, labels):
@@ -521,22 +527,23 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     def _pseudo_label_proba(self, X, labels, unlabeled, rng):
         """Class probabilities of the unlabeled rows: sub-centre, neighbour and head views, and the linear view."""
         embedding, logits = self.net_.embed(X)
-        has_label = labels >= 0
         n_classes = len(self.classes_)
+        sample_rng = _child_rng(rng)
+        sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
         centres, centre_labels = class_centres(
-            embedding[has_label], labels[has_label], n_classes, self.n_subclusters, _child_rng(rng)
+            embedding[sample], labels[sample], n_classes, self.n_subclusters, sample_rng
         )
         by_centre = centre_probabilities(embedding[unlabeled], centres, centre_labels, self.temperature)
         by_neighbours = neighbour_probabilities(
             embedding[unlabeled],
-            embedding[has_label],
-            labels[has_label],
+            embedding[sample],
+            labels[sample],
             n_classes,
             self.n_neighbors,
             self.temperature,
             rng.randint(_SEED_MAX),
         )
-        linear = self._fit_linear(X[has_label], labels[has_label])
+        linear = self._fit_linear(X[sample], labels[sample])
         return self._blend_views([by_centre, by_neighbours], logits[unlabeled], linear, X[unlabeled])
 
     def _blend_views(self, embedding_views, logits, linear, X):

@@ -9,8 +9,37 @@ from sklearn.cluster import KMeans
 
 from ._neighbors import nearest_neighbors
 
-# K-means on more rows than this per class adds time, not better centres.
-MAX_ROWS_PER_CLASS_FOR_CENTRES = 5_000
+# The centres, the neighbour vote and the linear view learn little from more rows of a
+# class than this, but their cost grows with every row (the vote's search most of all):
+# each uses at most this many rows of a class, drawn at random.
+MAX_ROWS_PER_CLASS = 1_000
+
+
+def per_class_sample(labels, max_rows, random_state):
+    """Positions of the labeled rows, at most ``max_rows`` of each class.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+        Encoded labels, -1 for unlabeled rows (never taken).
+    max_rows : int
+        Rows kept of each class; a larger class keeps a random subset of this size.
+    random_state : numpy.random.Generator
+        Source of the subsets; nothing is drawn when no class is larger than ``max_rows``.
+
+    Returns
+    -------
+    rows : ndarray of int
+        Sorted positions into ``labels``.
+    """
+    rows = np.flatnonzero(labels >= 0)
+    kept = []
+    for label in np.unique(labels[rows]):
+        members = rows[labels[rows] == label]
+        if len(members) > max_rows:
+            members = random_state.choice(members, max_rows, replace=False)
+        kept.append(members)
+    return np.sort(np.concatenate(kept))
 
 
 def class_centres(embedding, labels, n_classes, n_subclusters, random_state):
@@ -39,8 +68,6 @@ def class_centres(embedding, labels, n_classes, n_subclusters, random_state):
     centres, centre_labels = [], []
     for label in range(n_classes):
         members = embedding[labels == label]
-        if len(members) > MAX_ROWS_PER_CLASS_FOR_CENTRES:
-            members = members[random_state.choice(len(members), MAX_ROWS_PER_CLASS_FOR_CENTRES, replace=False)]
         n_centres = min(n_subclusters, len(members))
         if n_centres > 1:
             seed = int(random_state.integers(np.iinfo(np.int32).max))
@@ -74,8 +101,10 @@ def neighbour_probabilities(embedding, labeled_embedding, labels, n_classes, n_n
     distances, indices = nearest_neighbors(labeled_embedding, embedding, n_neighbors=n_neighbors, random_state=random_state)
     # For unit vectors, squared distance = 2 - 2 cos: weight each vote by exp(cos / T).
     weights = np.exp(-(distances**2) / (2 * temperature))
-    votes = np.zeros((len(embedding), n_classes))
-    np.add.at(votes, (np.arange(len(embedding))[:, None], labels[indices]), weights)
+    # Sum each row's weights per class: one bincount over (row, class) cells.
+    cells = np.arange(len(embedding))[:, None] * n_classes + labels[indices]
+    votes = np.bincount(cells.ravel(), weights=weights.ravel(), minlength=len(embedding) * n_classes)
+    votes = votes.reshape(len(embedding), n_classes)
     return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
 
 

@@ -6,6 +6,7 @@ from sk_dmlpl._pseudo_labeling import (
     centre_probabilities,
     class_centres,
     neighbour_probabilities,
+    per_class_sample,
     select_pseudo_labels,
 )
 
@@ -59,6 +60,9 @@ def test_neighbour_vote_follows_the_nearest_labeled_rows():
     proba = neighbour_probabilities(query, labeled, np.array([0, 0, 1]), 2, n_neighbors=2, temperature=0.1, random_state=0)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     assert proba.argmax(axis=1).tolist() == [0, 1]
+    # The second query's two nearest rows are of either class: weight exp(-d^2 / 2T) each.
+    weights = np.exp(-np.sum((labeled[[2, 1]] - query[1]) ** 2, axis=1) / (2 * 0.1))
+    np.testing.assert_allclose(proba[1], weights[::-1] / weights.sum(), rtol=1e-5)
 
 
 def test_exact_neighbours_leave_out_the_row_itself():
@@ -82,3 +86,20 @@ def test_pynndescent_above_the_threshold_agrees_with_exact_search(monkeypatch):
     assert recall > 0.95
     query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
     assert query.shape == (10, 3) and (query[:, 0] == np.arange(10)).all()
+
+
+def test_per_class_sample_caps_large_classes_keeps_small_ones_and_skips_unlabeled():
+    labels = np.array([0] * 50 + [1] * 3 + [-1] * 20 + [2] * 10)
+    rows = per_class_sample(labels, max_rows=10, random_state=np.random.default_rng(0))
+    assert np.array_equal(np.bincount(labels[rows]), [10, 3, 10])
+    assert (labels[rows] >= 0).all() and np.array_equal(rows, np.unique(rows))
+    again = per_class_sample(labels, max_rows=10, random_state=np.random.default_rng(0))
+    assert np.array_equal(rows, again)
+
+
+def test_per_class_sample_draws_nothing_when_no_class_is_over_the_cap():
+    labels = np.array([0, 1, -1, 1, 0])
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    assert np.array_equal(per_class_sample(labels, max_rows=2, random_state=rng), [0, 1, 3, 4])
+    assert rng.bit_generator.state == state
