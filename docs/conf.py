@@ -5,8 +5,10 @@ Build with ``make -C docs html`` (warnings are errors) after
 """
 
 import os
+import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # The examples run inside the build. Set before numpy, scikit-learn and torch load: one
@@ -125,5 +127,48 @@ def _write_help_texts(app):
         (out / name).write_text(result.stdout)
 
 
+# The benchmark of the results page (docs/benchmark.rst), run by every build from scratch.
+BENCHMARK_ARGS = [
+    "--datasets", "digits", "optdigits", "penbased", "--imbalance-ratio", "50", "100", "--seeds", "5",
+]
+
+
+def _machine():
+    """One line on the machine: CPU model, cores, OS, Python and torch."""
+    import torch
+
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+              if line.startswith("model name")] if cpuinfo.exists() else []
+    cpu = models[0] if models else platform.processor() or platform.machine()
+    return (f"{cpu}, {os.cpu_count()} cores, {os.environ['OMP_NUM_THREADS']} torch thread(s); "
+            f"{platform.platform()}; Python {platform.python_version()}, torch {torch.__version__}, "
+            f"sk-dmlpl {sk_dmlpl.__version__}")
+
+
+def _run_benchmark(app):
+    """Run the benchmark into generated/benchmark/: its table, plots, command and machine.
+
+    The results page shows them, so its figures are always those of the code being built.
+    A build that finds them there (no ``make clean`` since) keeps them.
+    """
+    out = HERE / "generated" / "benchmark"
+    if (out / "table.txt").exists():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_dmlpl.benchmark", *BENCHMARK_ARGS, "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"The benchmark of the results page failed:\n{result.stderr[-4000:]}")
+    minutes = (time.perf_counter() - started) / 60
+    (out / "table.txt").write_text(result.stdout.split("\nWrote ")[0].rstrip() + "\n")
+    (out / "command.txt").write_text(f"python -m sk_dmlpl.benchmark {' '.join(BENCHMARK_ARGS)}\n")
+    (out / "machine.txt").write_text(f"{_machine()}\nwhole run: {minutes:.1f} minutes\n")
+
+
 def setup(app):
     app.connect("builder-inited", _write_help_texts)
+    app.connect("builder-inited", _run_benchmark)
