@@ -359,7 +359,6 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
     def _fit(self, X, y):
         X, labels = self._validate_training_data(X, y)
-        n_classes = len(self.classes_)
         rng = check_random_state(self.random_state)
         device = self._resolve_device()
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
@@ -371,7 +370,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             neighbours = None
             if (labels < 0).any():
                 _, neighbours = nearest_neighbors(X, n_neighbors=self.n_neighbors, random_state=rng.randint(_SEED_MAX))
-            self.net_ = self._build_net(X.shape[1], n_classes, device)
+            self.net_ = self._build_net(X.shape[1], len(self.classes_), device)
 
             # 1. Deep metric learning on labeled rows, unlabeled rows through their neighbours.
             self._learn_metric(X, labels, neighbours, self.max_epochs, self.lr, rng, step="metric learning")
@@ -400,14 +399,22 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
         embedding, _ = self.net_.embed(X)
-        sample_rng = _child_rng(rng)
-        sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
-        self.centres_, self.centre_labels_ = class_centres(
-            embedding[sample], labels[sample], n_classes, self.n_subclusters, sample_rng
-        )
+        _, self.centres_, self.centre_labels_, self.linear_ = self._fit_class_views(embedding, X, labels, rng)
         self._n_features_out = embedding.shape[1]
-        self.linear_ = self._fit_linear(X[sample], labels[sample])
         return self
+
+    def _fit_class_views(self, embedding, X, labels, rng):
+        """Sub-centres and linear view, from at most ``MAX_ROWS_PER_CLASS`` labeled rows of each class.
+
+        Returns ``(rows, centres, centre_labels, linear)``: the positions of the rows used,
+        which the neighbour vote searches too, and the fitted views.
+        """
+        sample_rng = _child_rng(rng)
+        rows = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
+        centres, centre_labels = class_centres(
+            embedding[rows], labels[rows], len(self.classes_), self.n_subclusters, sample_rng
+        )
+        return rows, centres, centre_labels, self._fit_linear(X[rows], labels[rows])
 
     def _fit_linear(self, X, labels):
         """Class-balanced logistic regression on input features: the linear view (None at weight 0)."""
@@ -527,23 +534,17 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     def _pseudo_label_proba(self, X, labels, unlabeled, rng):
         """Class probabilities of the unlabeled rows: sub-centre, neighbour and head views, and the linear view."""
         embedding, logits = self.net_.embed(X)
-        n_classes = len(self.classes_)
-        sample_rng = _child_rng(rng)
-        sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
-        centres, centre_labels = class_centres(
-            embedding[sample], labels[sample], n_classes, self.n_subclusters, sample_rng
-        )
+        voters, centres, centre_labels, linear = self._fit_class_views(embedding, X, labels, rng)
         by_centre = centre_probabilities(embedding[unlabeled], centres, centre_labels, self.temperature)
         by_neighbours = neighbour_probabilities(
             embedding[unlabeled],
-            embedding[sample],
-            labels[sample],
-            n_classes,
+            embedding[voters],
+            labels[voters],
+            len(self.classes_),
             self.n_neighbors,
             self.temperature,
             rng.randint(_SEED_MAX),
         )
-        linear = self._fit_linear(X[sample], labels[sample])
         return self._blend_views([by_centre, by_neighbours], logits[unlabeled], linear, X[unlabeled])
 
     def _blend_views(self, embedding_views, logits, linear, X):

@@ -33,9 +33,10 @@ def per_class_sample(labels, max_rows, random_state):
         Sorted positions into ``labels``.
     """
     rows = np.flatnonzero(labels >= 0)
+    row_labels = labels[rows]
     kept = []
-    for label in np.unique(labels[rows]):
-        members = rows[labels[rows] == label]
+    for label in np.unique(row_labels):
+        members = rows[row_labels == label]
         if len(members) > max_rows:
             members = random_state.choice(members, max_rows, replace=False)
         kept.append(members)
