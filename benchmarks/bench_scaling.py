@@ -171,7 +171,7 @@ def run_floor(X, y_semi, y_true, args):
     from torch import nn
 
     from sk_dmlpl import DMLPLClassifier
-    from sk_dmlpl._network import MetricModule, MLPEncoder
+    from sk_dmlpl._network import MetricModule, MLPEncoder, fused_adam
 
     class HeadCrossEntropy(nn.Module):
         def forward(self, y_pred, y):
@@ -192,6 +192,7 @@ def run_floor(X, y_semi, y_true, args):
         HeadCrossEntropy,
         optimizer=torch.optim.Adam,
         optimizer__weight_decay=defaults.weight_decay,
+        optimizer__fused=fused_adam(device),
         lr=defaults.lr,
         batch_size=128,
         max_epochs=epochs,

@@ -34,6 +34,7 @@ from ._network import (
     MLPEncoder,
     PairDataset,
     cuda_devices,
+    fused_adam,
 )
 from ._neighbors import nearest_neighbors
 from .metrics import labeled_rows
@@ -485,6 +486,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             mask_probability=self.mask_probability,
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
+            optimizer__fused=fused_adam(device),
             lr=self.lr,
             batch_size=self.batch_size,
             train_split=None,

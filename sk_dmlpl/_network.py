@@ -186,6 +186,14 @@ def cuda_devices(device):
     return [torch.device(device).index or 0] if str(device).startswith("cuda") else []
 
 
+def fused_adam(device):
+    """Whether Adam on ``device`` uses torch's fused kernel: one kernel for all weights.
+
+    The per-weight loop of the default kernel cost about a tenth of a training step on CPU.
+    """
+    return torch.device(device).type in ("cpu", "cuda")
+
+
 def _whole_batch(batch):
     # PairDataset already returns a collated batch.
     return batch

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import losses
 
-from sk_dmlpl._network import MIN_BATCHES_PER_EPOCH, PairDataset, SupConLoss
+from sk_dmlpl._network import MIN_BATCHES_PER_EPOCH, PairDataset, SupConLoss, fused_adam
 
 from .conftest import quick
 
@@ -49,3 +49,12 @@ def test_an_epoch_embeds_as_many_views_as_rows(small_semi, n_rows):
     views = sum(2 * len(targets) for _, targets in batches)
     assert views == max(n_rows, 2 * MIN_BATCHES_PER_EPOCH * 64)
     assert all(len(targets) <= 64 for _, targets in batches)
+
+
+def test_adam_runs_fused_on_cpu_and_cuda_only(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick(max_epochs=1, max_iter=1, fine_tune_epochs=0, device="cpu").fit(X, y_semi)
+
+    assert clf.net_.optimizer_.defaults["fused"] is True
+    assert fused_adam("cuda:0") and fused_adam("cpu")
+    assert not fused_adam("mps")
