@@ -386,7 +386,11 @@ def summarise(runs):
     summary : list of dict
         One record per (dataset, ratio, method) in the order first met: those keys,
         ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
-        deviation) for every metric and ``recall_rank_<k>``.
+        deviation) for every metric and ``recall_rank_<k>``. The record of an ablation
+        (``dmlpl-*``) run beside ``dmlpl`` also holds the balanced accuracy of ``dmlpl``
+        minus its own, seed by seed: ``gap_to_dmlpl_mean``, ``gap_to_dmlpl_sem`` (standard
+        error of that mean, NaN for a single seed) and ``dmlpl_wins`` (seeds on which
+        ``dmlpl`` scores higher).
 
     Examples
     --------
@@ -398,6 +402,14 @@ def summarise(runs):
     >>> record = summarise(runs)[0]
     >>> record["n_seeds"], float(record["balanced_accuracy_mean"]), float(record["balanced_accuracy_std"])
     (2, 0.5, 0.25)
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed, "balanced_accuracy": score}
+    ...     for method, scores in [("dmlpl", [0.8, 0.7, 0.9]), ("dmlpl-no-finetune", [0.7, 0.8, 0.7])]
+    ...     for seed, score in enumerate(scores)
+    ... ]
+    >>> ablation = summarise(runs)[1]
+    >>> round(float(ablation["gap_to_dmlpl_mean"]), 3), round(float(ablation["gap_to_dmlpl_sem"]), 3), ablation["dmlpl_wins"]
+    (0.067, 0.088, 2)
     """
     groups = {}
     for run in runs:
@@ -408,8 +420,23 @@ def summarise(runs):
         for key in [key for key in group[0] if key in METRICS or key.startswith("recall_rank_")]:
             values = np.array([run[key] for run in group], dtype=float)
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
+        full = groups.get((dataset, ratio, "dmlpl"))
+        if method.startswith("dmlpl-") and full:
+            record.update(_gap_to_dmlpl(full, group))
         summary.append(record)
     return summary
+
+
+def _gap_to_dmlpl(full_runs, ablation_runs):
+    """Balanced accuracy of ``dmlpl`` minus an ablation's, paired by seed: mean, standard error, wins.
+
+    Seeds vary far more than the gap between two variants of one method (the split and
+    the network's start both change), so the gap is measured seed by seed.
+    """
+    full = {run["seed"]: run["balanced_accuracy"] for run in full_runs}
+    gaps = np.array([full[run["seed"]] - run["balanced_accuracy"] for run in ablation_runs if run["seed"] in full])
+    sem = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else np.nan
+    return {"gap_to_dmlpl_mean": gaps.mean(), "gap_to_dmlpl_sem": sem, "dmlpl_wins": int((gaps > 0).sum())}
 
 
 def best_peer(summary):
@@ -462,6 +489,22 @@ def _tail_line(records):
     return f"Mean test recall of the {N_TAIL} rarest classes: " + ", ".join(parts) if parts else ""
 
 
+def _ablation_line(records):
+    """A sentence giving, per ablation, how far ``dmlpl`` scores above it ('' if none ran beside it)."""
+    parts = []
+    for record in records:
+        if "gap_to_dmlpl_mean" in record:
+            sem = record["gap_to_dmlpl_sem"]
+            spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""  # no spread from a single seed
+            parts.append(
+                f"{record['method']} {record['gap_to_dmlpl_mean']:+.3f}{spread} "
+                f"(higher on {record['dmlpl_wins']} of {record['n_seeds']} seeds)"
+            )
+    if not parts:
+        return ""
+    return "Balanced accuracy of dmlpl minus each ablation, paired by seed (mean ± standard error): " + ", ".join(parts)
+
+
 def _title(dataset, ratio, records):
     """The heading of one setting."""
     return f"{dataset}, imbalance ratio {ratio:g}, {records[0]['n_seeds']} seed(s)"
@@ -488,7 +531,8 @@ def format_text(summary):
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        blocks.append("\n".join([_title(dataset, ratio, records), *lines, _tail_line(records)]))
+        notes = [line for line in (_tail_line(records), _ablation_line(records)) if line]
+        blocks.append("\n".join([_title(dataset, ratio, records), *lines, *notes]))
     return "\n\n".join(blocks)
 
 
@@ -500,7 +544,8 @@ def _format_markdown(summary, plots=None):
         lines = ["| " + " | ".join(row) + " |" for row in rows]
         lines.insert(1, "|" + " --- |" * len(rows[0]))
         images = [f"![{Path(path).stem}]({Path(path).name})" for path in (plots or {}).get(setting, [])]
-        blocks.append("\n".join([f"## {_title(*setting, records)}", "", *lines, "", _tail_line(records), "", *images]))
+        notes = "\n\n".join(line for line in (_tail_line(records), _ablation_line(records)) if line)
+        blocks.append("\n".join([f"## {_title(*setting, records)}", "", *lines, "", notes, "", *images]))
     return "\n\n".join(blocks) + "\n"
 
 

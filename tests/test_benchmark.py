@@ -50,6 +50,16 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     markdown = (out / "summary.md").read_text()
     assert all(f"| {method} |" in markdown for method in METHODS_RUN)
 
+    # The ablation's record holds dmlpl's score minus its own; the tables say so in a line.
+    score = {run["method"]: float(run["balanced_accuracy"]) for run in runs}
+    ablation = next(record for record in summary if record["method"] == "dmlpl-labeled-only")
+    gap = score["dmlpl"] - score["dmlpl-labeled-only"]
+    assert ablation["gap_to_dmlpl_mean"] == pytest.approx(gap)
+    assert ablation["dmlpl_wins"] == int(gap > 0) and np.isnan(ablation["gap_to_dmlpl_sem"])
+    assert not any("gap_to_dmlpl_mean" in record for record in summary if record["method"] != "dmlpl-labeled-only")
+    line = f"dmlpl-labeled-only {gap:+.3f} (higher on {int(gap > 0)} of 1 seeds)"
+    assert line in printed and line in markdown
+
 
 def test_methods_registry_names_every_kind():
     assert {method.rows for method in METHODS.values()} == {"semi", "labeled", "oracle"}
