@@ -21,12 +21,11 @@ Methods, side by side in the same run:
     labels, a cross-entropy loss and ``batch_size=128``: the cost of the training alone.
     Its epoch, like DML-PL's, embeds as many views as there are rows; it takes them in
     steps of 128 rows, DML-PL in steps of 128 rows with their 128 second views.
-
-Every process flushes denormal floats to zero: without it, the floor's weights turned
-denormal after about 50 epochs at 100,000 rows and its epochs ran 6x slower.
 ``labelspreading``, ``selftraining``
     ``LabelSpreading(kernel="knn")`` and ``SelfTrainingClassifier(LogisticRegression())``,
     only at sizes up to ``--peer-max-size`` (default 100,000).
+
+Every process flushes denormal floats to zero (see ``worker`` for why).
 
 Examples
 --------

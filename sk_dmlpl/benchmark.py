@@ -505,6 +505,11 @@ def _ablation_line(records):
     return "Balanced accuracy of dmlpl minus each ablation, paired by seed (mean ± standard error): " + ", ".join(parts)
 
 
+def _notes(records):
+    """The sentences under one setting's table: tail recall, then the ablations' gaps (if any ran)."""
+    return [line for line in (_tail_line(records), _ablation_line(records)) if line]
+
+
 def _title(dataset, ratio, records):
     """The heading of one setting."""
     return f"{dataset}, imbalance ratio {ratio:g}, {records[0]['n_seeds']} seed(s)"
@@ -531,8 +536,7 @@ def format_text(summary):
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        notes = [line for line in (_tail_line(records), _ablation_line(records)) if line]
-        blocks.append("\n".join([_title(dataset, ratio, records), *lines, *notes]))
+        blocks.append("\n".join([_title(dataset, ratio, records), *lines, *_notes(records)]))
     return "\n\n".join(blocks)
 
 
@@ -544,7 +548,7 @@ def _format_markdown(summary, plots=None):
         lines = ["| " + " | ".join(row) + " |" for row in rows]
         lines.insert(1, "|" + " --- |" * len(rows[0]))
         images = [f"![{Path(path).stem}]({Path(path).name})" for path in (plots or {}).get(setting, [])]
-        notes = "\n\n".join(line for line in (_tail_line(records), _ablation_line(records)) if line)
+        notes = "\n\n".join(_notes(records))  # a Markdown paragraph each
         blocks.append("\n".join([f"## {_title(*setting, records)}", "", *lines, "", notes, "", *images]))
     return "\n\n".join(blocks) + "\n"
 
