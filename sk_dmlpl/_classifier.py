@@ -71,7 +71,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
        sub-centres; every unlabeled row is scored against them, against the votes of its
        nearest labeled rows and by the head. Each class then takes the same share of
        its most reliable candidates, so head classes cannot crowd out the tail.
-    3. **Fine-tuning**: the network trains on, warm-started, on the labeled and
+    3. **Fine-tuning**: the network keeps training, warm-started, on the labeled and
        pseudo-labeled rows, so that the next round's pseudo-labels improve.
 
     Rounds 2-3 repeat ``max_iter`` times; round ``k`` takes ``1 / (max_iter - k + 1)`` of
