@@ -386,11 +386,11 @@ def summarise(runs):
     summary : list of dict
         One record per (dataset, ratio, method) in the order first met: those keys,
         ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
-        deviation) for every metric and ``recall_rank_<k>``. The record of an ablation
-        (``dmlpl-*``) run beside ``dmlpl`` also holds the balanced accuracy of ``dmlpl``
-        minus its own, seed by seed: ``gap_to_dmlpl_mean``, ``gap_to_dmlpl_sem`` (standard
-        error of that mean, NaN for a single seed) and ``dmlpl_wins`` (seeds on which
-        ``dmlpl`` scores higher).
+        deviation) for every metric and ``recall_rank_<k>``. The record of every other
+        method run beside ``dmlpl`` (its ablations, the peers, the oracle) also holds the
+        balanced accuracy of ``dmlpl`` minus its own, seed by seed: ``gap_to_dmlpl_mean``,
+        ``gap_to_dmlpl_sem`` (standard error of that mean, NaN for a single seed) and
+        ``dmlpl_wins`` (seeds on which ``dmlpl`` scores higher).
 
     Examples
     --------
@@ -421,20 +421,20 @@ def summarise(runs):
             values = np.array([run[key] for run in group], dtype=float)
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
         full = groups.get((dataset, ratio, "dmlpl"))
-        if method.startswith("dmlpl-") and full:
+        if method != "dmlpl" and full:
             record.update(_gap_to_dmlpl(full, group))
         summary.append(record)
     return summary
 
 
-def _gap_to_dmlpl(full_runs, ablation_runs):
-    """Balanced accuracy of ``dmlpl`` minus an ablation's, paired by seed: mean, standard error, wins.
+def _gap_to_dmlpl(full_runs, other_runs):
+    """Balanced accuracy of ``dmlpl`` minus another method's, paired by seed: mean, standard error, wins.
 
-    Seeds vary far more than the gap between two variants of one method (the split and
-    the network's start both change), so the gap is measured seed by seed.
+    Seeds vary far more than the gap between two methods (the split and the network's
+    start both change), so the gap is measured seed by seed, on the same split.
     """
     full = {run["seed"]: run["balanced_accuracy"] for run in full_runs}
-    gaps = np.array([full[run["seed"]] - run["balanced_accuracy"] for run in ablation_runs if run["seed"] in full])
+    gaps = np.array([full[run["seed"]] - run["balanced_accuracy"] for run in other_runs if run["seed"] in full])
     sem = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else np.nan
     return {"gap_to_dmlpl_mean": gaps.mean(), "gap_to_dmlpl_sem": sem, "dmlpl_wins": int((gaps > 0).sum())}
 
@@ -489,11 +489,14 @@ def _tail_line(records):
     return f"Mean test recall of the {N_TAIL} rarest classes: " + ", ".join(parts) if parts else ""
 
 
-def _ablation_line(records):
-    """A sentence giving, per ablation, how far ``dmlpl`` scores above it ('' if none ran beside it)."""
+def _gap_line(records, methods, whom):
+    """A sentence giving how far ``dmlpl`` scores above each of ``methods``, paired by seed.
+
+    ``whom`` names them in the sentence; '' when none of them ran beside ``dmlpl``.
+    """
     parts = []
     for record in records:
-        if "gap_to_dmlpl_mean" in record:
+        if record["method"] in methods and "gap_to_dmlpl_mean" in record:
             sem = record["gap_to_dmlpl_sem"]
             spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""  # no spread from a single seed
             parts.append(
@@ -502,12 +505,18 @@ def _ablation_line(records):
             )
     if not parts:
         return ""
-    return "Balanced accuracy of dmlpl minus each ablation, paired by seed (mean ± standard error): " + ", ".join(parts)
+    return f"Balanced accuracy of dmlpl minus {whom}, paired by seed (mean ± standard error): " + ", ".join(parts)
 
 
 def _notes(records):
-    """The sentences under one setting's table: tail recall, then the ablations' gaps (if any ran)."""
-    return [line for line in (_tail_line(records), _ablation_line(records)) if line]
+    """The sentences under one setting's table: tail recall, then the gaps to the best peer and the ablations."""
+    ablations = [record["method"] for record in records if record["method"].startswith("dmlpl-")]
+    lines = (
+        _tail_line(records),
+        _gap_line(records, [best_peer(records)], "the best peer"),
+        _gap_line(records, ablations, "each ablation"),
+    )
+    return [line for line in lines if line]
 
 
 def _title(dataset, ratio, records):
