@@ -476,10 +476,9 @@ def _table(records):
     return rows
 
 
-def _tail_line(records):
-    """A sentence comparing the tail recall of dmlpl and of the best peer ('' if neither ran)."""
+def _tail_line(records, peer):
+    """A sentence comparing the tail recall of dmlpl and of ``peer``, the best peer ('' if neither ran)."""
     by_method = {record["method"]: record for record in records}
-    peer = best_peer(records)
     parts = [
         f"{name}{' (best peer)' if name == peer else ''} "
         f"{by_method[name]['tail_recall_mean']:.3f} ± {by_method[name]['tail_recall_std']:.3f}"
@@ -510,10 +509,11 @@ def _gap_line(records, methods, whom):
 
 def _notes(records):
     """The sentences under one setting's table: tail recall, then the gaps to the best peer and the ablations."""
+    peer = best_peer(records)
     ablations = [record["method"] for record in records if record["method"].startswith("dmlpl-")]
     lines = (
-        _tail_line(records),
-        _gap_line(records, [best_peer(records)], "the best peer"),
+        _tail_line(records, peer),
+        _gap_line(records, [peer], "the best peer"),
         _gap_line(records, ablations, "each ablation"),
     )
     return [line for line in lines if line]
