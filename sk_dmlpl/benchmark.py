@@ -55,6 +55,9 @@ METRICS = {
 N_TAIL = 3
 """Number of rarest classes whose mean recall is the ``tail_recall``."""
 
+PAIRED_GAPS = {"balanced_accuracy": "", "tail_recall": "tail_"}
+"""Metrics whose gap to ``dmlpl`` is paired by seed, with the prefix of their summary fields."""
+
 QUICK_PARAMS = dict(hidden_units=(32,), embedding_dim=8, max_epochs=3, fine_tune_epochs=1, max_iter=2)
 """DMLPLClassifier settings of the hidden ``--quick`` flag (for tests and smoke runs)."""
 
@@ -390,7 +393,9 @@ def summarise(runs):
         method run beside ``dmlpl`` (its ablations, the peers, the oracle) also holds the
         balanced accuracy of ``dmlpl`` minus its own, seed by seed: ``gap_to_dmlpl_mean``,
         ``gap_to_dmlpl_sem`` (standard error of that mean, NaN for a single seed) and
-        ``dmlpl_wins`` (seeds on which ``dmlpl`` scores higher).
+        ``dmlpl_wins`` (seeds on which ``dmlpl`` scores higher); and the same for the
+        tail recall, when the runs hold it: ``tail_gap_to_dmlpl_mean``,
+        ``tail_gap_to_dmlpl_sem`` and ``dmlpl_tail_wins``.
 
     Examples
     --------
@@ -422,21 +427,28 @@ def summarise(runs):
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
         full = groups.get((dataset, ratio, "dmlpl"))
         if method != "dmlpl" and full:
-            record.update(_gap_to_dmlpl(full, group))
+            for metric, prefix in PAIRED_GAPS.items():
+                if metric in group[0]:
+                    record.update(_gap_to_dmlpl(full, group, metric, prefix))
         summary.append(record)
     return summary
 
 
-def _gap_to_dmlpl(full_runs, other_runs):
-    """Balanced accuracy of ``dmlpl`` minus another method's, paired by seed: mean, standard error, wins.
+def _gap_to_dmlpl(full_runs, other_runs, metric, prefix):
+    """``metric`` of ``dmlpl`` minus another method's, paired by seed: mean, standard error, wins.
 
     Seeds vary far more than the gap between two methods (the split and the network's
-    start both change), so the gap is measured seed by seed, on the same split.
+    start both change), so the gap is measured seed by seed, on the same split. The
+    fields' names start with ``prefix``.
     """
-    full = {run["seed"]: run["balanced_accuracy"] for run in full_runs}
-    gaps = np.array([full[run["seed"]] - run["balanced_accuracy"] for run in other_runs if run["seed"] in full])
+    full = {run["seed"]: run[metric] for run in full_runs}
+    gaps = np.array([full[run["seed"]] - run[metric] for run in other_runs if run["seed"] in full])
     sem = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else np.nan
-    return {"gap_to_dmlpl_mean": gaps.mean(), "gap_to_dmlpl_sem": sem, "dmlpl_wins": int((gaps > 0).sum())}
+    return {
+        f"{prefix}gap_to_dmlpl_mean": gaps.mean(),
+        f"{prefix}gap_to_dmlpl_sem": sem,
+        f"dmlpl_{prefix}wins": int((gaps > 0).sum()),
+    }
 
 
 def best_peer(summary):
@@ -476,45 +488,40 @@ def _table(records):
     return rows
 
 
-def _tail_line(records, peer):
-    """A sentence comparing the tail recall of dmlpl and of ``peer``, the best peer ('' if neither ran)."""
-    by_method = {record["method"]: record for record in records}
-    parts = [
-        f"{name}{' (best peer)' if name == peer else ''} "
-        f"{by_method[name]['tail_recall_mean']:.3f} ± {by_method[name]['tail_recall_std']:.3f}"
-        for name in ("dmlpl", peer)
-        if name in by_method
-    ]
-    return f"Mean test recall of the {N_TAIL} rarest classes: " + ", ".join(parts) if parts else ""
-
-
-def _gap_line(records, methods, whom):
-    """A sentence giving how far ``dmlpl`` scores above each of ``methods``, paired by seed.
+def _gap_line(records, methods, whom, metric="balanced_accuracy"):
+    """A sentence giving how far ``dmlpl`` scores above each of ``methods`` in ``metric``, paired by seed.
 
     ``whom`` names them in the sentence; '' when none of them ran beside ``dmlpl``.
     """
+    prefix = PAIRED_GAPS[metric]
     parts = []
     for record in records:
-        if record["method"] in methods and "gap_to_dmlpl_mean" in record:
-            sem = record["gap_to_dmlpl_sem"]
+        if record["method"] in methods and f"{prefix}gap_to_dmlpl_mean" in record:
+            sem = record[f"{prefix}gap_to_dmlpl_sem"]
             spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""  # no spread from a single seed
             parts.append(
-                f"{record['method']} {record['gap_to_dmlpl_mean']:+.3f}{spread} "
-                f"(higher on {record['dmlpl_wins']} of {record['n_seeds']} seeds)"
+                f"{record['method']} {record[f'{prefix}gap_to_dmlpl_mean']:+.3f}{spread} "
+                f"(higher on {record[f'dmlpl_{prefix}wins']} of {record['n_seeds']} seeds)"
             )
     if not parts:
         return ""
-    return f"Balanced accuracy of dmlpl minus {whom}, paired by seed (mean ± standard error): " + ", ".join(parts)
+    title = (
+        "Balanced accuracy"
+        if metric == "balanced_accuracy"
+        else f"Tail-{N_TAIL} recall (the mean test recall of the {N_TAIL} rarest classes)"
+    )
+    return f"{title} of dmlpl minus {whom}, paired by seed (mean ± standard error): " + ", ".join(parts)
 
 
 def _notes(records):
-    """The sentences under one setting's table: tail recall, then the gaps to the best peer and the ablations."""
+    """The sentences under one setting's table: the gaps to the best peer and the ablations, then the tail's."""
     peer = best_peer(records)
     ablations = [record["method"] for record in records if record["method"].startswith("dmlpl-")]
     lines = (
-        _tail_line(records, peer),
         _gap_line(records, [peer], "the best peer"),
         _gap_line(records, ablations, "each ablation"),
+        # The tail is what DML-PL, and its class-balanced quota above all, is for.
+        _gap_line(records, [peer, *ablations], "each ablation and the best peer", "tail_recall"),
     )
     return [line for line in lines if line]
 
