@@ -17,9 +17,15 @@ A user's table, its label in the column ``target``, at two imbalance ratios::
 
     python -m sk_dmlpl.benchmark --datasets my_data.csv --label-column target \\
         --imbalance-ratio 10 100 --methods dmlpl self-training oracle
+
+DML-PL with other parameters than the defaults, beside the best peers::
+
+    python -m sk_dmlpl.benchmark --methods dmlpl logreg-balanced balanced-rf \\
+        --dmlpl-param linear_weight=0.5 max_epochs=50
 """
 
 import argparse
+import ast
 import csv
 import importlib
 import time
@@ -38,6 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ._classifier import DMLPLClassifier
 from .datasets import make_long_tailed
@@ -697,8 +704,28 @@ def _parser():
         help=f"default: all of {', '.join(METHODS)}",
     )
     parser.add_argument("--out", default="benchmark_results", help="output folder (default benchmark_results)")
+    parser.add_argument(
+        "--dmlpl-param",
+        nargs="+",
+        type=_dmlpl_param,
+        default=[],
+        metavar="NAME=VALUE",
+        help="DMLPLClassifier parameters for dmlpl and its ablations, e.g. linear_weight=0.5 "
+        "(VALUE a Python literal or a bare word; an ablation keeps the setting it removes)",
+    )
     parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def _dmlpl_param(text):
+    """One ``--dmlpl-param`` as ``(name, value)``: the value a Python literal, else the bare string."""
+    name, equals, value = text.partition("=")
+    if not (name and equals and value):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a bare word such as global
 
 
 def main(argv=None):
@@ -725,9 +752,15 @@ def main(argv=None):
     >>> printed.getvalue().splitlines()[0]
     'digits, imbalance ratio 50, 1 seed(s)'
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     _optional_import("matplotlib", "matplotlib")  # fail before the runs, not after
-    dmlpl_params = QUICK_PARAMS if args.quick else {}
+    chosen = dict(args.dmlpl_param)
+    try:  # a wrong name or value fails here, not in the first fit
+        DMLPLClassifier(**chosen)._validate_params()
+    except (TypeError, InvalidParameterError) as error:
+        parser.error(f"--dmlpl-param: {error}")
+    dmlpl_params = {**(QUICK_PARAMS if args.quick else {}), **chosen}
     datasets = {Path(name).stem if Path(name).suffix else name: name for name in args.datasets}
     loaded = {label: load_dataset(name, args.label_column) for label, name in datasets.items()}
     settings = [(d, r, s) for d in loaded for r in args.imbalance_ratio for s in range(args.seeds)]
@@ -742,6 +775,8 @@ def main(argv=None):
             progress.update()
     progress.close()
     summary = summarise(runs)
+    if chosen:
+        print("DMLPLClassifier parameters: " + ", ".join(f"{name}={value!r}" for name, value in chosen.items()) + "\n")
     print(format_text(summary))
     paths = _write_outputs(runs, summary, args.out)
     print(f"\nWrote {', '.join(str(path) for path in paths)}")

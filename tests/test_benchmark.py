@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from sk_dmlpl import DMLPLClassifier, benchmark
 from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main
 
 METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle"]
@@ -74,6 +75,39 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     )
     line = f"Tail-3 recall (the mean test recall of the 3 rarest classes) of dmlpl minus each ablation and the best peer, paired by seed (mean ± standard error): {tail_gaps}"
     assert line in printed and line in markdown
+
+
+def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsys, monkeypatch):
+    fitted = []
+
+    class Recording(DMLPLClassifier):
+        def fit(self, X, y):
+            fitted.append((self.linear_weight, self.quota, self.fine_tune_epochs))
+            return super().fit(X, y)
+
+    monkeypatch.setattr(benchmark, "DMLPLClassifier", Recording)
+    argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "1", "--out", str(tmp_path), "--quick"]
+    main([*argv, "--dmlpl-param", "linear_weight=0.0", "quota=global", "fine_tune_epochs=2"])
+    # The ablation keeps the setting it removes: no fine-tuning.
+    assert fitted == [(0.0, "global", 2), (0.0, "global", 0)]
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line == "DMLPLClassifier parameters: linear_weight=0.0, quota='global', fine_tune_epochs=2"
+
+
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ("bogus=1", "unexpected keyword argument 'bogus'"),
+        ("linear_weight=2", "'linear_weight' parameter of DMLPLClassifier must be a float in the range [0.0, 1.0]"),
+        ("linear_weight", "expected NAME=VALUE, got 'linear_weight'"),
+    ],
+)
+def test_dmlpl_param_refuses_bad_names_and_values_before_any_run(tmp_path, capsys, param, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--methods", "dmlpl", "--out", str(tmp_path / "results"), "--dmlpl-param", param])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
 
 
 def test_methods_registry_names_every_kind():
