@@ -108,11 +108,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     head_weight : float, default=1.0
         Weight of the head's cross-entropy beside the metric loss; 0 leaves the head
         untrained and out of the pseudo-label scores and ``predict_proba``.
-    linear_weight : float in [0, 1], default=0.5
+    linear_weight : float in [0, 1], default=0.35
         Weight of a class-balanced logistic regression on the input features, refitted
         on the labeled and pseudo-labeled rows, beside the embedding's views: in each
         round's pseudo-label scores and in ``predict_proba``. A linear view in input space
         is less prone than the network to memorise two rows of a tail class; 0 turns it off.
+        It helps most on data with many features and costs on data with few, where the
+        classes are not linearly separable: the default sits between (see the benchmark
+        page's section on ``linear_weight``).
     mask_probability : float, default=0.4
         Share of features zeroed at random in each training view.
     max_epochs : int, default=30
@@ -247,7 +250,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         metric_loss="supcon",
         temperature=0.1,
         head_weight=1.0,
-        linear_weight=0.5,
+        linear_weight=0.35,
         mask_probability=0.4,
         max_epochs=30,
         lr=1e-3,
