@@ -1,12 +1,14 @@
 """DMLPLClassifier: deep metric learning based pseudo-labeling."""
 
 import copy
+import threading
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from joblib import parallel_config
 from scipy import sparse
 from scipy.special import softmax
 from sklearn.base import (
@@ -50,6 +52,11 @@ from ._pseudo_labeling import (
 )
 
 _SEED_MAX = np.iinfo(np.int32).max
+
+# torch's random generator is one per process, and fork_rng saves and restores it: two fits
+# in threads of one process (joblib's threading backend, a dask worker) would draw from,
+# and restore, each other's stream. Fits in one process take turns with it.
+_TORCH_RNG_LOCK = threading.RLock()
 
 # Sparse X is densified up to this many cells (40 MB as float32); a larger one is refused
 # rather than silently allocating memory its caller did not expect.
@@ -353,7 +360,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """
         previous = fitted_state(self)
         try:
-            return self._fit(X, y)
+            # The scikit-learn estimators inside fit run in this thread. Under a grid search's
+            # dask backend they would otherwise send their joblib calls to the cluster, and the
+            # worker would start another fit in this process while this one waits.
+            with parallel_config(backend="sequential"):
+                return self._fit(X, y)
         except BaseException:
             for name in fitted_state(self):
                 delattr(self, name)
@@ -369,7 +380,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.n_iter_ = 0
         self.history_ = []
 
-        with torch.random.fork_rng(devices=cuda_devices(device)):
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=cuda_devices(device)):
             torch.manual_seed(int(rng.randint(_SEED_MAX)))
             neighbours = None
             if (labels < 0).any():

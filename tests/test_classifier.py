@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -84,6 +86,18 @@ def test_same_seed_same_model_and_global_seed_untouched(small_semi):
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
     other = quick(random_state=8).fit(X, y_semi)
     assert not np.array_equal(first.transform(X), other.transform(X))
+
+
+def test_fits_in_threads_give_the_models_fitted_one_after_another(small_semi):
+    # torch's random generator is one per process: fits running at once in threads (as
+    # under joblib's threading backend) must not draw from each other's stream.
+    X, y_semi, _ = small_semi
+    seeds = [0, 1, 2, 3]
+    alone = [quick(random_state=seed).fit(X, y_semi).predict_proba(X) for seed in seeds]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda seed: quick(random_state=seed).fit(X, y_semi).predict_proba(X), seeds))
+    for seed, expected, got in zip(seeds, alone, threaded):
+        np.testing.assert_array_equal(got, expected, err_msg=f"random_state={seed}")
 
 
 def test_verbose_prints_a_line_per_round(small_semi, capsys):
