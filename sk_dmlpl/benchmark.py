@@ -707,6 +707,7 @@ def _parser():
     parser.add_argument(
         "--dmlpl-param",
         nargs="+",
+        action="extend",
         type=_dmlpl_param,
         default=[],
         metavar="NAME=VALUE",

@@ -87,7 +87,7 @@ def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsy
 
     monkeypatch.setattr(benchmark, "DMLPLClassifier", Recording)
     argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "1", "--out", str(tmp_path), "--quick"]
-    main([*argv, "--dmlpl-param", "linear_weight=0.0", "quota=global", "fine_tune_epochs=2"])
+    main([*argv, "--dmlpl-param", "linear_weight=0.0", "quota=global", "--dmlpl-param", "fine_tune_epochs=2"])
     # The ablation keeps the setting it removes: no fine-tuning.
     assert fitted == [(0.0, "global", 2), (0.0, "global", 0)]
     first_line = capsys.readouterr().out.splitlines()[0]
