@@ -62,8 +62,11 @@ METRICS = {
 N_TAIL = 3
 """Number of rarest classes whose mean recall is the ``tail_recall``."""
 
-PAIRED_GAPS = {"balanced_accuracy": "", "tail_recall": "tail_"}
-"""Metrics whose gap to ``dmlpl`` is paired by seed, with the prefix of their summary fields."""
+PAIRED_GAPS = {
+    "balanced_accuracy": ("", "Balanced accuracy"),
+    "tail_recall": ("tail_", f"Tail-{N_TAIL} recall (the mean test recall of the {N_TAIL} rarest classes)"),
+}
+"""Metrics whose gap to ``dmlpl`` is paired by seed: the prefix of their summary fields, and their title."""
 
 QUICK_PARAMS = dict(hidden_units=(32,), embedding_dim=8, max_epochs=3, fine_tune_epochs=1, max_iter=2)
 """DMLPLClassifier settings of the hidden ``--quick`` flag (for tests and smoke runs)."""
@@ -434,7 +437,7 @@ def summarise(runs):
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
         full = groups.get((dataset, ratio, "dmlpl"))
         if method != "dmlpl" and full:
-            for metric, prefix in PAIRED_GAPS.items():
+            for metric, (prefix, _) in PAIRED_GAPS.items():
                 if metric in group[0]:
                     record.update(_gap_to_dmlpl(full, group, metric, prefix))
         summary.append(record)
@@ -500,7 +503,7 @@ def _gap_line(records, methods, whom, metric="balanced_accuracy"):
 
     ``whom`` names them in the sentence; '' when none of them ran beside ``dmlpl``.
     """
-    prefix = PAIRED_GAPS[metric]
+    prefix, title = PAIRED_GAPS[metric]
     parts = []
     for record in records:
         if record["method"] in methods and f"{prefix}gap_to_dmlpl_mean" in record:
@@ -512,11 +515,6 @@ def _gap_line(records, methods, whom, metric="balanced_accuracy"):
             )
     if not parts:
         return ""
-    title = (
-        "Balanced accuracy"
-        if metric == "balanced_accuracy"
-        else f"Tail-{N_TAIL} recall (the mean test recall of the {N_TAIL} rarest classes)"
-    )
     return f"{title} of dmlpl minus {whom}, paired by seed (mean ± standard error): " + ", ".join(parts)
 
 
