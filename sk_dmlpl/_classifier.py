@@ -86,9 +86,12 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     logistic regression on the input features, refitted on the labeled and pseudo-labeled
     rows, adds a linear view (weight ``linear_weight``) to each round's scores and to
     ``predict``, which otherwise blends the nearest-sub-centre and head probabilities in
-    the learned embedding. The sub-centres, the neighbour vote and the linear view use at
-    most 1,000 rows of each class, drawn at random from larger classes, so that their cost
-    stays flat however many rows are labeled. ``transform`` returns the embedding itself.
+    the learned embedding. ``predict`` then divides each class's probability by the
+    class's share of the training labels raised to ``logit_adjustment``, so that the
+    head classes do not win more than their due. The sub-centres, the neighbour vote and
+    the linear view use at most 1,000 rows of each class, drawn at random from larger
+    classes, so that their cost stays flat however many rows are labeled. ``transform``
+    returns the embedding itself.
 
     Parameters
     ----------
@@ -123,6 +126,16 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         It helps most on data with many features and costs on data with few, where the
         classes are not linearly separable: the default sits between (see the benchmark
         page's section on ``linear_weight``).
+    logit_adjustment : float >= 0, default=0.3
+        How far ``predict_proba`` corrects for the imbalance of the training labels: it
+        divides each class's probability by that class's share of the labeled and
+        pseudo-labeled rows (``class_prior_``) raised to this power, then renormalises
+        (the logit adjustment of [2]_). Even with class-balanced training,
+        the head classes win more than their share of balanced data; this moves
+        predictions back towards the tail. 0 leaves the probabilities as the views give
+        them; 1 corrects in full, as if the views had learned the training prior, which
+        over-corrects here. Read at predict time only: the pseudo-labels do not use it,
+        and ``set_params`` changes a fitted model's predictions without a refit.
     mask_probability : float, default=0.4
         Share of features zeroed at random in each training view.
     max_epochs : int, default=30
@@ -188,6 +201,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         The class sub-centres used by ``predict``.
     centre_labels_ : ndarray of shape (n_centres,)
         The encoded class of each sub-centre.
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of each class among the labeled and pseudo-labeled training rows, which
+        ``predict_proba`` divides by (see ``logit_adjustment``).
     linear_ : LogisticRegression or None
         The linear view fitted on the labeled and pseudo-labeled rows; ``None`` when
         ``linear_weight=0``.
@@ -205,6 +221,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     .. [1] Yan, Hui and Li, "Deep metric learning based pseudo-labeling for
        class-imbalanced semi-supervised learning", Information Sciences 626 (2023),
        641-657, doi:10.1016/j.ins.2023.01.074.
+    .. [2] Menon, Jayasumana, Rawat, Jain, Veit and Kumar, "Long-tail learning via logit
+       adjustment", ICLR 2021.
 
     Examples
     --------
@@ -230,6 +248,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "head_weight": [Interval(Real, 0, None, closed="left")],
         "linear_weight": [Interval(Real, 0, 1, closed="both")],
+        "logit_adjustment": [Interval(Real, 0, None, closed="left")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -258,6 +277,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         temperature=0.1,
         head_weight=1.0,
         linear_weight=0.35,
+        logit_adjustment=0.3,
         mask_probability=0.4,
         max_epochs=30,
         lr=1e-3,
@@ -283,6 +303,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.temperature = temperature
         self.head_weight = head_weight
         self.linear_weight = linear_weight
+        self.logit_adjustment = logit_adjustment
         self.mask_probability = mask_probability
         self.max_epochs = max_epochs
         self.lr = lr
@@ -416,6 +437,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         embedding, _ = self.net_.embed(X)
         _, self.centres_, self.centre_labels_, self.linear_ = self._fit_class_views(embedding, X, labels, rng)
         self._n_features_out = embedding.shape[1]
+        self.class_prior_ = _class_prior(labels, len(self.classes_))
         return self
 
     def _fit_class_views(self, embedding, X, labels, rng):
@@ -617,6 +639,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     def predict_proba(self, X):
         """Class probabilities: nearest-sub-centre and head views, blended with the linear view.
 
+        The blend is then divided by ``class_prior_ ** logit_adjustment`` and renormalised.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -631,7 +655,13 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         embedding, logits = self.net_.embed(X)
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
-        return self._blend_views([by_centre], logits.astype(np.float64), self.linear_, X)
+        proba = self._blend_views([by_centre], logits.astype(np.float64), self.linear_, X)
+        if self.logit_adjustment == 0:
+            return proba
+        # Only here, not in the pseudo-label scores: the per-class quota already shares the
+        # pseudo-labels out, and adjusting those scores too moved wrong rows into the tail.
+        proba *= self.class_prior_ ** -self.logit_adjustment
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """Predict the class of each row.
@@ -822,3 +852,8 @@ def _child_rng(rng):
     """A numpy Generator seeded from ``rng``: one draw, so the sequence stays reproducible."""
     return np.random.default_rng(rng.randint(_SEED_MAX))
 
+
+def _class_prior(labels, n_classes):
+    """Share of each class among the labeled and pseudo-labeled rows (-1 left out)."""
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes)
+    return counts / counts.sum()

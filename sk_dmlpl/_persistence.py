@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._network import cuda_devices
 
 FORMAT = "sk-dmlpl"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added class_prior_, which predict_proba needs
 
 # Names a file may set on the loaded estimator: public fitted attributes, and the one
 # private attribute that ClassNamePrefixFeaturesOutMixin reads.
@@ -38,7 +38,7 @@ _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_|_n_features_out")
 # Fitted scikit-learn estimators a file may hold, stored as their parameters and fitted
 # arrays and rebuilt from this list only: a file cannot name any other class.
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression,)}
-_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "centres_", "centre_labels_", "_n_features_out"}
+_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "centres_", "centre_labels_", "class_prior_", "_n_features_out"}
 
 _UNSAFE_HINT = (
     "The safe format stores None, bool, int, float, str, lists, tuples, dicts and numpy arrays "

@@ -171,7 +171,15 @@ def test_bad_prediction_input_is_refused_clearly(small_semi):
 
 @pytest.mark.parametrize(
     "params",
-    [{"max_iter": 0}, {"quota": "equal"}, {"metric_loss": "arcface"}, {"temperature": 0}, {"dropout": 1.0}, {"module": 3}],
+    [
+        {"max_iter": 0},
+        {"quota": "equal"},
+        {"metric_loss": "arcface"},
+        {"temperature": 0},
+        {"dropout": 1.0},
+        {"module": 3},
+        {"logit_adjustment": -0.5},
+    ],
 )
 def test_invalid_parameters_are_named(small_semi, params):
     X, y_semi, _ = small_semi
@@ -298,9 +306,29 @@ def test_linear_weight_blends_the_linear_view_into_predict_proba(small_semi):
     assert without.linear_ is None
     blended = quick(linear_weight=0.5).fit(X, y_semi)
     assert blended.linear_.classes_.tolist() == [0, 1, 2]
-    # With the weight at 1 the prediction is the linear view alone.
-    only_linear = quick(linear_weight=1.0).fit(X, y_semi)
+    # With the weight at 1 (and no logit adjustment) the prediction is the linear view alone.
+    only_linear = quick(linear_weight=1.0, logit_adjustment=0.0).fit(X, y_semi)
     np.testing.assert_allclose(only_linear.predict_proba(X), only_linear.linear_.predict_proba(X.astype(np.float32)))
+
+
+def test_logit_adjustment_divides_predict_proba_by_the_class_prior(small_semi):
+    X, y_semi, _ = small_semi
+    # Classes of 30, 16 and 10 rows: all of class 0, the first 10 rows of class 1, and the labeled rows.
+    keep = (np.arange(90) < 40) | (y_semi != -1)
+    X, y_semi = X[keep], y_semi[keep]
+    clf = quick(logit_adjustment=0.0).fit(X, y_semi)
+    np.testing.assert_allclose(clf.class_prior_, np.bincount(clf.transduction_) / len(clf.transduction_))
+    plain = clf.predict_proba(X)
+    # The adjustment acts at predict time only: no refit, and a fit with it gives the same model.
+    adjusted = clf.set_params(logit_adjustment=1.0).predict_proba(X)
+    expected = plain / clf.class_prior_
+    np.testing.assert_allclose(adjusted, expected / expected.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(adjusted.sum(axis=1), 1.0)
+    rarest = clf.class_prior_.argmin()
+    assert (adjusted[:, rarest] >= plain[:, rarest] - 1e-12).all()
+    refitted = quick(logit_adjustment=1.0).fit(X, y_semi)
+    np.testing.assert_array_equal(refitted.transduction_, clf.transduction_)
+    np.testing.assert_allclose(refitted.predict_proba(X), adjusted)
 
 
 def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, monkeypatch):
@@ -329,7 +357,7 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
 
 def test_untrained_head_is_left_out_of_predictions(small_semi):
     X, y_semi, y = small_semi
-    clf = quick(head_weight=0.0, linear_weight=0.0).fit(X, y_semi)
+    clf = quick(head_weight=0.0, linear_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
     by_centre = clf.predict_proba(X)
     # Only the sub-centre view remains: predict_proba is its softmax, whatever the head says.
     from sk_dmlpl._pseudo_labeling import centre_probabilities
