@@ -656,7 +656,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         by_centre = centre_probabilities(embedding.astype(np.float64), self.centres_, self.centre_labels_, self.temperature)
         proba = self._blend_views([by_centre], logits.astype(np.float64), self.linear_, X)
-        if self.logit_adjustment == 0:
+        if self.logit_adjustment == 0:  # untouched: renormalising would move the last bits
             return proba
         # Only here, not in the pseudo-label scores: the per-class quota already shares the
         # pseudo-labels out, and adjusting those scores too moved wrong rows into the tail.
