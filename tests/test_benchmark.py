@@ -75,6 +75,41 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     )
     line = f"Tail-3 recall (the mean test recall of the 3 rarest classes) of dmlpl minus each ablation and the best peer, paired by seed (mean ± standard error): {tail_gaps}"
     assert line in printed and line in markdown
+    # The one ablation run here gives no pseudo-labels, so there is no pseudo-label line.
+    assert "pseudo_label_gap_to_dmlpl_mean" not in by_method["dmlpl-labeled-only"]
+    assert "Pseudo-label balanced accuracy of dmlpl" not in printed
+
+
+def test_pseudo_label_gap_pairs_only_methods_that_pseudo_label():
+    scores = {  # method: (balanced accuracy, pseudo-label balanced accuracy) for seeds 0 and 1
+        "dmlpl": [(0.80, 0.90), (0.70, 0.80)],
+        "dmlpl-global-quota": [(0.80, 0.85), (0.72, 0.70)],
+        "dmlpl-labeled-only": [(0.75, np.nan), (0.65, np.nan)],
+    }
+    runs = [
+        {
+            "dataset": "digits",
+            "imbalance_ratio": 50.0,
+            "method": method,
+            "seed": seed,
+            **dict.fromkeys(benchmark.METRICS, score),
+            "pseudo_label_balanced_accuracy": pseudo,
+        }
+        for method, values in scores.items()
+        for seed, (score, pseudo) in enumerate(values)
+    ]
+    by_method = {record["method"]: record for record in benchmark.summarise(runs)}
+
+    quota = by_method["dmlpl-global-quota"]
+    assert quota["pseudo_label_gap_to_dmlpl_mean"] == pytest.approx(0.075)  # gaps 0.05 and 0.10
+    assert quota["pseudo_label_gap_to_dmlpl_sem"] == pytest.approx(0.025)
+    assert quota["dmlpl_pseudo_label_wins"] == 2
+    assert "pseudo_label_gap_to_dmlpl_mean" not in by_method["dmlpl-labeled-only"]
+    line = (
+        "Pseudo-label balanced accuracy of dmlpl minus each ablation, paired by seed (mean ± standard error): "
+        "dmlpl-global-quota +0.075 ± 0.025 (higher on 2 of 2 seeds)"
+    )
+    assert line in benchmark.format_text(list(by_method.values())).splitlines()
 
 
 def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsys, monkeypatch):
