@@ -156,8 +156,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         pseudo-labels' neighbour vote (in the embedding).
     n_subclusters : int, default=3
         Sub-centres per class.
-    max_iter : int, default=5
-        Pseudo-labeling rounds.
+    max_iter : int, default=3
+        Pseudo-labeling rounds. More rounds take smaller batches of pseudo-labels, each
+        chosen in a network fine-tuned on more of them, but also fine-tune the network
+        more often on its own mistakes and cost more: on the benchmark, 3 scored at least
+        as well as 2, 5 or 8 (see the benchmark page's section on ``max_iter``).
     quota : {"per_class", "global"}, default="per_class"
         ``"per_class"`` takes the same share of each class's candidates each round;
         ``"global"`` takes the most reliable rows whatever their class.
@@ -287,7 +290,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         batch_size=128,
         n_neighbors=10,
         n_subclusters=3,
-        max_iter=5,
+        max_iter=3,
         quota="per_class",
         fine_tune_head="given",
         device="auto",
