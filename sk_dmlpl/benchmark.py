@@ -526,7 +526,7 @@ def _gap_line(records, methods, whom, metric="balanced_accuracy"):
 
 
 def _notes(records):
-    """The sentences under one setting's table: the gaps to the best peer and the ablations, the tail's, the pseudo-labels'."""
+    """The sentences under one setting's table: dmlpl's paired gaps to the best peer and the ablations."""
     peer = best_peer(records)
     ablations = [record["method"] for record in records if record["method"].startswith("dmlpl-")]
     lines = (
