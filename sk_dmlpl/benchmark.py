@@ -455,7 +455,7 @@ def _gap_to_dmlpl(full_runs, other_runs, metric, prefix):
     fields' names start with ``prefix``; there are none when no seed has a finite gap.
     """
     full = {run["seed"]: run[metric] for run in full_runs}
-    gaps = np.array([full[run["seed"]] - run[metric] for run in other_runs if run["seed"] in full], dtype=float)
+    gaps = np.array([full[run["seed"]] - run[metric] for run in other_runs if run["seed"] in full])
     # A method that does not pseudo-label has no pseudo-label score (NaN): no gap to give.
     gaps = gaps[np.isfinite(gaps)]
     if len(gaps) == 0:
