@@ -11,9 +11,9 @@ Methods, side by side in the same run:
 
 ``dmlpl``
     ``DMLPLClassifier(random_state=0)`` with its defaults. Its time is split by
-    ``history_`` (metric learning, pseudo-labeling incl. its neighbour search,
-    fine-tuning) and, by timing wrappers set around the package's functions from this
-    script, the input-space neighbour search and the final centres + linear view.
+    ``history_``: the input-space neighbour search, metric learning, pseudo-labeling
+    (and within it the neighbour vote, the sub-centres and the input view, from each
+    record's ``view_seconds``), fine-tuning and the final views.
 ``floor``
     A plain ``skorch.NeuralNet`` fit of the same network (``MLPEncoder`` + linear head
     through the same ``MetricModule``) for the same number of epochs
@@ -102,59 +102,35 @@ def _balanced_accuracy_unlabeled(y_true, y_semi, labels):
     return float(balanced_accuracy_score(y_true[unlabeled], labels[unlabeled]))
 
 
-class _Timers:
-    """Accumulate seconds spent in functions wrapped with :meth:`wrap`."""
-
-    def __init__(self):
-        self.seconds = defaultdict(float)
-
-    def wrap(self, name, function):
-        def timed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - started
-
-        return timed
-
-
 def _overrides(args):
     overrides = {"max_epochs": args.max_epochs, "fine_tune_epochs": args.fine_tune_epochs}
     return {name: value for name, value in overrides.items() if value is not None}
 
 
 def run_dmlpl(X, y_semi, y_true, args):
-    import sk_dmlpl._classifier as classifier_module
-    import sk_dmlpl._pseudo_labeling as pseudo_module
     from sk_dmlpl import DMLPLClassifier
-
-    # Timing wrappers around the package's own functions, from outside the package:
-    # the input-space search and the final centres + linear view are not in history_.
-    timers = _Timers()
-    classifier_module.nearest_neighbors = timers.wrap("input_knn", classifier_module.nearest_neighbors)
-    pseudo_module.nearest_neighbors = timers.wrap("pl_knn", pseudo_module.nearest_neighbors)
-    classifier_module.class_centres = timers.wrap("centres", classifier_module.class_centres)
-    DMLPLClassifier._fit_linear = timers.wrap("linear", DMLPLClassifier._fit_linear)
 
     clf = DMLPLClassifier(random_state=0, device=args.device, **_overrides(args))
     started = time.perf_counter()
     clf.fit(X, y_semi)
     fit_seconds = time.perf_counter() - started
-    steps = defaultdict(float)
+    steps, views = defaultdict(float), defaultdict(float)
     for record in clf.history_:
         steps[record["step"]] += record["seconds"]
+        for view, seconds in record.get("view_seconds", {}).items():
+            views[view] += seconds
     in_history = sum(steps.values())
     result = {
         "fit_s": fit_seconds,
         "metric_s": steps["metric learning"],
         "pseudo_s": steps["pseudo-labeling"],
         "finetune_s": steps["fine-tuning"],
+        "final_views_s": steps["final views"],
         "rest_s": fit_seconds - in_history,
-        "input_knn_s": timers.seconds["input_knn"],
-        "pl_knn_s": timers.seconds["pl_knn"],
-        "linear_s": timers.seconds["linear"],
-        "centres_s": timers.seconds["centres"],
+        "input_knn_s": steps["input-space neighbors"],
+        "pl_knn_s": views["neighbors"],
+        "linear_s": views["input"],
+        "centres_s": views["centers"],
         "epochs": clf.max_epochs + clf.n_iter_ * clf.fine_tune_epochs,
         "device": str(clf.net_.device),
         "bacc_unlabeled": _balanced_accuracy_unlabeled(y_true, y_semi, clf.transduction_),
@@ -326,8 +302,9 @@ def print_table(rows):
         ("pseudo_s", "pseudo", ">7.1f"),
         ("pl_knn_s", "(knn)", ">6.1f"),
         ("finetune_s", "finetune", ">8.1f"),
+        ("input_knn_s", "in-knn", ">6.1f"),
+        ("final_views_s", "final", ">6.1f"),
         ("rest_s", "rest", ">6.1f"),
-        ("input_knn_s", "(in-knn)", ">8.1f"),
         ("predict_rows_s", "predict rows/s", ">14,.0f"),
         ("peak_rss_mib", "peak RSS MiB", ">12,.0f"),
         ("bacc_unlabeled", "bacc(U)", ">7.3f"),

@@ -4,4 +4,4 @@ from ._classifier import DMLPLClassifier
 from ._network import MLPEncoder
 
 __all__ = ["DMLPLClassifier", "MLPEncoder", "__version__"]
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

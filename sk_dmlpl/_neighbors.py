@@ -1,4 +1,4 @@
-"""Nearest-neighbour search: exact for small problems, pynndescent for large ones."""
+"""Nearest-neighbor search: exact for small problems, pynndescent for large ones."""
 
 import numpy as np
 import torch
@@ -17,10 +17,10 @@ def nearest_neighbors(index, query=None, *, n_neighbors, random_state=None):
     index : ndarray of shape (n_index, n_features)
         The rows searched.
     query : ndarray of shape (n_query, n_features), default=None
-        The rows whose neighbours are wanted. ``None`` means ``index`` itself, in which
-        case each row's own position is left out of its neighbours.
+        The rows whose neighbors are wanted. ``None`` means ``index`` itself, in which
+        case each row's own position is left out of its neighbors.
     n_neighbors : int
-        How many neighbours to return; capped at the number of rows available.
+        How many neighbors to return; capped at the number of rows available.
     random_state : int, default=None
         Seed of the approximate search.
 
@@ -51,7 +51,7 @@ def nearest_neighbors(index, query=None, *, n_neighbors, random_state=None):
         search = NNDescent(index, n_neighbors=k + 1, random_state=random_state, n_jobs=1)
         if exclude_self:
             indices, distances = search.neighbor_graph
-            # The graph lists each row first among its own neighbours; drop that column.
+            # The graph lists each row first among its own neighbors; drop that column.
             return distances[:, 1:].astype(np.float32), indices[:, 1:]
         indices, distances = search.query(query, k=k)
         return distances.astype(np.float32), indices

@@ -1,10 +1,21 @@
-"""The metric network: an encoder with a linear head, trained by skorch on pairs of views."""
+"""The metric network: an encoder with a linear head, trained by skorch on pairs of augmented copies.
+
+Also its construction from the estimator's parameters, the device it runs on, and the
+seeded torch context that every fit and load builds it in.
+"""
+
+import contextlib
+import copy
+import threading
+from numbers import Integral
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import losses
+from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
 from torch import nn
 from torch.utils.data import Dataset, WeightedRandomSampler
 
@@ -88,7 +99,7 @@ class MetricModule(nn.Module):
     """An encoder whose output is projected to the unit sphere, plus a linear class head.
 
     ``forward`` returns ``(embedding, logits)``; the head sees the normalised embedding,
-    so the two views of a class (nearest centre and linear score) live in one space.
+    so the sub-center view and the head view of a class live in one space.
     """
 
     def __init__(self, encoder, embedding_dim, n_classes, temperature):
@@ -103,18 +114,17 @@ class MetricModule(nn.Module):
 
 
 class MetricLoss(nn.Module):
-    """Metric loss over both views of a batch, plus cross-entropy of the head.
+    """Metric loss over both copies of a batch, plus cross-entropy of the head.
 
-    ``targets`` has two columns. The first feeds the metric loss: values below
-    ``n_classes`` are class labels; larger ones name a single unlabeled row, whose two
-    views (the row and an input-space neighbour) are then the only positives. The second
+    ``targets`` has two columns. The first feeds the metric loss: values below the number
+    of classes are class labels; larger ones name a single unlabeled row, whose two
+    copies (the row and an input-space neighbor) are then the only positives. The second
     is the head's label, -1 where the head learns nothing from the row.
     """
 
-    def __init__(self, metric_loss, n_classes, head_weight):
+    def __init__(self, metric_loss, head_weight):
         super().__init__()
         self.metric_loss = metric_loss
-        self.n_classes = n_classes
         self.head_weight = head_weight
 
     def forward(self, y_pred, targets):
@@ -128,17 +138,17 @@ class MetricLoss(nn.Module):
 
 
 class PairDataset(Dataset):
-    """Rows paired with a positive view, fetched a whole batch at a time.
+    """Rows paired with a positive copy, fetched a whole batch at a time.
 
     A labeled row is paired with itself (the metric loss also pairs it with its class);
-    an unlabeled row with one of its input-space neighbours drawn at random, which is how
+    an unlabeled row with one of its input-space neighbors drawn at random, which is how
     unlabeled rows shape the embedding. ``head_labels`` (default ``labels``) are the labels
     the head learns, -1 for none.
     """
 
-    def __init__(self, X, labels, neighbours, n_classes, rng, head_labels=None):
+    def __init__(self, X, labels, neighbors, n_classes, rng, head_labels=None):
         self.X = torch.as_tensor(X)
-        self.neighbours = neighbours
+        self.neighbors = neighbors
         self.rng = rng
         unlabeled = labels < 0
         # An unlabeled row's metric target is an id of its own, above the class labels.
@@ -156,8 +166,8 @@ class PairDataset(Dataset):
         unlabeled = self.unlabeled[indices]
         if unlabeled.any():
             rows = indices[unlabeled]
-            columns = self.rng.integers(self.neighbours.shape[1], size=len(rows))
-            positives[unlabeled] = self.neighbours[rows, columns]
+            columns = self.rng.integers(self.neighbors.shape[1], size=len(rows))
+            positives[unlabeled] = self.neighbors[rows, columns]
         return (self.X[indices], self.X[positives]), self.targets[indices]
 
     def __getitem__(self, index):
@@ -181,11 +191,6 @@ class PairDataset(Dataset):
         return WeightedRandomSampler(weights, num_samples=n_samples, replacement=True, generator=generator)
 
 
-def cuda_devices(device):
-    """The CUDA device indices whose random state ``torch.random.fork_rng`` must keep for ``device``."""
-    return [torch.device(device).index or 0] if str(device).startswith("cuda") else []
-
-
 def fused_adam(device):
     """Whether Adam on ``device`` uses torch's fused kernel: one kernel for all weights.
 
@@ -203,7 +208,8 @@ class MetricNet(NeuralNet):
     """skorch net that trains a :class:`MetricModule` on batches of paired views.
 
     Besides the usual skorch parameters, ``mask_probability`` sets the share of features
-    zeroed at random in each view: the augmentation that makes the two views differ.
+    zeroed at random in each augmented copy: the augmentation that makes the two copies
+    of a row differ.
     """
 
     def __init__(self, module, criterion, *, mask_probability=0.4, **kwargs):
@@ -216,16 +222,16 @@ class MetricNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         (anchors, positives), targets = batch
-        views = torch.cat([anchors, positives]).to(self.device)
-        # One pass over both views keeps BatchNorm statistics shared between them.
-        return super().train_step_single((self._mask(views), targets), **fit_params)
+        copies = torch.cat([anchors, positives]).to(self.device)
+        # One pass over both copies keeps BatchNorm statistics shared between them.
+        return super().train_step_single((self._mask(copies), targets), **fit_params)
 
     def get_iterator(self, dataset, training=False):
         if not training:
             return super().get_iterator(dataset, training)
         kwargs = self.get_params_for("iterator_train")
         kwargs.setdefault("batch_size", self.batch_size)
-        # An epoch shows the network as many views as there are rows (half as many pairs),
+        # An epoch shows the network as many copies as there are rows (half as many pairs),
         # the work of one plain pass over the data; but never fewer than a few batches, or
         # a tiny data set would get a handful of gradient steps in all.
         n_samples = max(-(-len(dataset) // 2), MIN_BATCHES_PER_EPOCH * kwargs["batch_size"])
@@ -243,3 +249,132 @@ class MetricNet(NeuralNet):
             embeddings.append(embedding.cpu().numpy())
             logits.append(logit.cpu().numpy())
         return np.concatenate(embeddings), np.concatenate(logits)
+
+
+# -- construction --
+
+def build_net(n_features, n_classes, device, params):
+    """Build and initialise the metric network that the estimator's parameters describe.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    n_classes : int
+        Number of classes of the head.
+    device : str
+        A resolved torch device (see :func:`resolve_device`).
+    params : dict
+        The estimator's parameters, as ``get_params(deep=False)`` gives them.
+
+    Returns
+    -------
+    net : MetricNet
+        The initialised net. Initialising draws weights from torch's generator: build it
+        inside :func:`seeded_torch`.
+    """
+    encoder = build_encoder(n_features, params)
+    embedding_dim = output_width(encoder, n_features)
+    metric_loss = params["metric_loss"]
+    if isinstance(metric_loss, str):
+        metric_loss = METRIC_LOSSES[metric_loss](params["temperature"])
+    net = MetricNet(
+        MetricModule(encoder, embedding_dim, n_classes, params["temperature"]),
+        MetricLoss(metric_loss, params["head_weight"]),
+        mask_probability=params["mask_probability"],
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=params["weight_decay"],
+        optimizer__fused=fused_adam(device),
+        lr=params["lr"],
+        batch_size=params["batch_size"],
+        train_split=None,
+        device=device,
+        callbacks=[ProgressBar()] if params["verbose"] >= 2 else None,
+        verbose=0,
+    )
+    return net.initialize()
+
+
+def build_encoder(n_features, params):
+    """The encoder: :class:`MLPEncoder`, the user's module class called, or a copy of their instance."""
+    module, module_params = params["module"], params["module_params"] or {}
+    if module is None:
+        repeated = {"hidden_units", "dropout"} & set(module_params)
+        if repeated:
+            raise ValueError(f"Set {sorted(repeated)} as parameters of DMLPLClassifier, not in module_params.")
+        hidden_units = params["hidden_units"]
+        if not all(isinstance(units, Integral) and units > 0 for units in hidden_units):
+            raise InvalidParameterError(
+                f"The 'hidden_units' parameter of DMLPLClassifier must hold positive ints. Got {hidden_units!r} instead."
+            )
+        return MLPEncoder(n_features, params["embedding_dim"], tuple(hidden_units), params["dropout"], **module_params)
+    if isinstance(module, nn.Module):
+        if module_params:
+            raise ValueError("module_params apply to a module class, not to a module instance.")
+        return copy.deepcopy(module)  # the caller's module stays untrained
+    return module(n_features=n_features, embedding_dim=params["embedding_dim"], **module_params)
+
+
+def output_width(encoder, n_features):
+    """Run two zero rows through ``encoder`` and return its output width, or explain why not."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(torch.zeros(2, n_features))
+    except Exception as error:
+        raise ValueError(
+            f"The module could not embed a batch of shape (2, {n_features}): {type(error).__name__}: {error}"
+        ) from None
+    finally:
+        encoder.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"The module must return a tensor of shape (batch, width); for a batch of 2 rows it returned {shape}.")
+    return out.shape[1]
+
+
+def resolve_device(device):
+    """The torch device that ``device`` names: ``"auto"`` is CUDA when available, else CPU.
+
+    Raises a ``ValueError`` for a name torch does not know, and for CUDA on a machine
+    without it.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was asked for, but torch.cuda.is_available() is False; "
+            "use device='auto' or 'cpu'."
+        )
+    return str(device)
+
+
+# torch's random generator is one per process, and fork_rng saves and restores it: two fits
+# (or a fit and a load) in threads of one process (joblib's threading backend, a dask
+# worker) would draw from, and restore, each other's stream. They take turns with it.
+_TORCH_RNG_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded_torch(seed, device):
+    """Seed torch's generator for the block, and give the caller's state back after it.
+
+    The block holds a lock shared by every fit and load of the process, so that no other
+    one draws from, or restores, the generator meanwhile.
+
+    Parameters
+    ----------
+    seed : int
+        The seed of the block.
+    device : str
+        A resolved device; the random state of a CUDA device is kept too.
+    """
+    devices = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
+    with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

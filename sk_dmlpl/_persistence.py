@@ -8,8 +8,9 @@ any other object, so loading a file runs no code from it:
 - ``sk_dmlpl_version``: the version of the package that wrote it;
 - ``params``: the constructor parameters, as JSON;
 - ``attributes``: the fitted attributes that are not numeric arrays, as JSON; a fitted
-  scikit-learn estimator among them (the linear view) is stored as its parameters and
-  fitted arrays, and rebuilt only if its class is on a short allow-list;
+  estimator among them (a class view, the input view's logistic regression) is stored as
+  its parameters and fitted attributes, and rebuilt only if its class is on a short
+  allow-list;
 - ``arrays``: the fitted numeric arrays, as CPU tensors;
 - ``state_dict``: the weights and buffers of the torch module, as CPU tensors.
 
@@ -27,18 +28,18 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from ._network import cuda_devices
+from ._network import build_net, resolve_device, seeded_torch
+from ._pseudo_labeling import VIEW_CLASSES
 
 FORMAT = "sk-dmlpl"
-FORMAT_VERSION = 2  # 2 added class_prior_, which predict_proba needs
+FORMAT_VERSION = 3  # 2 added class_prior_; 3 holds the fitted class views in views_
 
-# Names a file may set on the loaded estimator: public fitted attributes, and the one
-# private attribute that ClassNamePrefixFeaturesOutMixin reads.
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_|_n_features_out")
-# Fitted scikit-learn estimators a file may hold, stored as their parameters and fitted
-# arrays and rebuilt from this list only: a file cannot name any other class.
-_ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression,)}
-_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "centres_", "centre_labels_", "class_prior_", "_n_features_out"}
+# Names a file may set on the loaded estimator: public fitted attributes.
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")
+# Fitted estimators a file may hold, stored as their parameters and fitted attributes and
+# rebuilt from this list only: a file cannot name any other class.
+_ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, *VIEW_CLASSES)}
+_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "views_", "view_weights_", "class_prior_"}
 
 _UNSAFE_HINT = (
     "The safe format stores None, bool, int, float, str, lists, tuples, dicts and numpy arrays "
@@ -49,7 +50,7 @@ _UNSAFE_HINT = (
 
 
 def fitted_state(estimator):
-    """The fitted attributes of ``estimator``: names that end in ``_``, and ``_n_features_out``."""
+    """The fitted attributes of ``estimator``: the names in its ``__dict__`` that end in ``_``."""
     return {name: value for name, value in vars(estimator).items() if _ATTRIBUTE_NAME.fullmatch(name)}
 
 
@@ -117,7 +118,7 @@ def load_estimator(cls, path, device=None):
     estimator = cls(**params)
     estimator._validate_params()
     try:
-        resolved = estimator._resolve_device()
+        resolved = resolve_device(estimator.device)
     except ValueError as error:
         raise ValueError(
             f"{error} To load a model saved on a GPU onto this machine, pass device='cpu' to load."
@@ -125,9 +126,10 @@ def load_estimator(cls, path, device=None):
     for name, value in attributes.items():
         setattr(estimator, name, value)
 
-    # Building the net draws initial weights; keep the caller's global torch seed as it was.
-    with torch.random.fork_rng(devices=cuda_devices(resolved)):
-        net = estimator._build_net(estimator.n_features_in_, len(estimator.classes_), resolved)
+    # Building the net draws initial weights, which the stored ones replace; keep the
+    # caller's torch generator as it was, and out of reach of a fit in another thread.
+    with seeded_torch(0, resolved):
+        net = build_net(estimator.n_features_in_, len(estimator.classes_), resolved, estimator.get_params(deep=False))
     try:
         net.module_.load_state_dict(state_dict)
     except RuntimeError as error:

@@ -1,18 +1,234 @@
-"""Pseudo-labeling in the learned embedding: class sub-centres, neighbour votes, quotas.
+"""Pseudo-labeling in the learned embedding: class views, their blend, and the quota.
+
+A *class view* is one source of class probabilities for rows: the nearest sub-centers in
+the embedding, a vote of the nearest labeled rows, the network's head, a logistic
+regression on the input features. Every view follows one calling convention, as
+pytorch-metric-learning's losses do, so that a view can be added or swapped without
+touching the others:
+
+- ``fit(rows, labels, n_classes, random_state)`` learns from the labeled rows of a round;
+- ``predict_proba(rows)`` gives an ``(n_rows, n_classes)`` array of probabilities,
+
+where ``rows`` is a :class:`Rows`: the same rows in input space, in the embedding and as
+the head's logits. :func:`fit_views` fits a dict of views on one per-class sample,
+:func:`blend_proba` mixes their probabilities with weights, and
+:func:`select_pseudo_labels` takes each class's quota of the most reliable rows.
 
 Every function here works on whole arrays: no loop runs over rows.
 """
 
+import contextlib
+import time
+import warnings
+from collections import namedtuple
+
 import numpy as np
 from scipy.special import softmax
+from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
 from ._neighbors import nearest_neighbors
 
-# The centres, the neighbour vote and the linear view learn little from more rows of a
-# class than this, but their cost grows with every row (the vote's search most of all):
-# each uses at most this many rows of a class, drawn at random.
+# The views learn little from more rows of a class than this, but their cost grows with
+# every row (the vote's search most of all): each uses at most this many rows of a class,
+# drawn at random.
 MAX_ROWS_PER_CLASS = 1_000
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+class Rows(namedtuple("Rows", ["X", "embedding", "logits"])):
+    """Rows as the class views see them: input features, unit-norm embedding, head logits."""
+
+    __slots__ = ()
+
+    def take(self, indices):
+        """The rows at ``indices``, in every representation."""
+        return Rows(*(values[indices] for values in self))
+
+
+# -- the class views --
+
+
+class ClassView(BaseEstimator):
+    """Base of the class views; ``space`` says which representation of the rows a view reads.
+
+    A subclass sets ``space`` (``"embedding"`` or ``"input"``) and implements ``fit`` and
+    ``predict_proba`` as the module docstring describes. :func:`view_weights` shares the
+    blend's weight out by space.
+    """
+
+    space = "embedding"
+
+    def fit(self, rows, labels, n_classes, random_state):
+        """Learn from labeled ``rows``; ``labels`` are encoded in ``range(n_classes)``."""
+        self.n_classes_ = n_classes
+        return self
+
+    def predict_proba(self, rows):
+        """Class probabilities of ``rows``, of shape ``(n_rows, n_classes)``."""
+        raise NotImplementedError
+
+
+class CenterView(ClassView):
+    """Cosine similarity to each class's nearest sub-center in the embedding.
+
+    Parameters
+    ----------
+    n_subclusters : int
+        Sub-centers per class (k-means), fewer when a class has fewer rows.
+    temperature : float
+        Softmax temperature of the similarities.
+    """
+
+    def __init__(self, n_subclusters=3, temperature=0.1):
+        self.n_subclusters = n_subclusters
+        self.temperature = temperature
+
+    def fit(self, rows, labels, n_classes, random_state):
+        self.centers_, self.center_labels_ = class_centers(
+            rows.embedding, labels, n_classes, self.n_subclusters, random_state
+        )
+        return super().fit(rows, labels, n_classes, random_state)
+
+    def predict_proba(self, rows):
+        return center_probabilities(rows.embedding, self.centers_, self.center_labels_, self.temperature)
+
+
+class NeighborVoteView(ClassView):
+    """A similarity-weighted vote of the nearest labeled rows in the embedding.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Voters per row.
+    temperature : float
+        Temperature of the votes' weights.
+    """
+
+    def __init__(self, n_neighbors=10, temperature=0.1):
+        self.n_neighbors = n_neighbors
+        self.temperature = temperature
+
+    def fit(self, rows, labels, n_classes, random_state):
+        self.embedding_, self.labels_ = rows.embedding, labels
+        self.seed_ = int(random_state.integers(_SEED_MAX))  # of the approximate search
+        return super().fit(rows, labels, n_classes, random_state)
+
+    def predict_proba(self, rows):
+        return neighbor_probabilities(
+            rows.embedding,
+            self.embedding_,
+            self.labels_,
+            self.n_classes_,
+            self.n_neighbors,
+            self.temperature,
+            self.seed_,
+        )
+
+
+class HeadView(ClassView):
+    """The softmax of the network's linear head on the embedding."""
+
+    def predict_proba(self, rows):
+        return softmax(rows.logits, axis=1)
+
+
+class InputView(ClassView):
+    """A class-balanced logistic regression on the input features.
+
+    Less prone than the network to memorise the two rows of a tail class.
+    """
+
+    space = "input"
+
+    def fit(self, rows, labels, n_classes, random_state):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            self.model_ = LogisticRegression(max_iter=2000, class_weight="balanced").fit(rows.X, labels)
+        return super().fit(rows, labels, n_classes, random_state)
+
+    def predict_proba(self, rows):
+        # A class the model never saw gets 0.
+        proba = np.zeros((len(rows.X), self.n_classes_))
+        proba[:, self.model_.classes_] = self.model_.predict_proba(rows.X)
+        return proba
+
+
+VIEW_CLASSES = (CenterView, NeighborVoteView, HeadView, InputView)
+"""The package's class views; a saved model may hold these and no other."""
+
+
+def fit_views(views, rows, labels, n_classes, random_state, seconds=None):
+    """Fit every view on one sample of the labeled rows: at most ``MAX_ROWS_PER_CLASS`` a class.
+
+    Parameters
+    ----------
+    views : dict of str to ClassView
+        Unfitted views, by name; fitted in place, in order.
+    rows : Rows
+        Every training row.
+    labels : ndarray of shape (n_rows,)
+        Encoded labels, -1 for unlabeled rows (left out).
+    n_classes : int
+        Number of classes.
+    random_state : numpy.random.Generator
+        Source of the sample, then of each view's draws.
+    seconds : dict, default=None
+        If given, each view's fitting time is added to ``seconds[name]``.
+
+    Returns
+    -------
+    views : dict of str to ClassView
+        The same views, fitted.
+    """
+    sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, random_state)
+    for name, view in views.items():
+        with _timed(seconds, name):
+            view.fit(rows.take(sample), labels[sample], n_classes, random_state)
+    return views
+
+
+def view_weights(views, input_weight):
+    """Blend weights by view name: input-space views share ``input_weight``, embedding views the rest.
+
+    Each space's share is split equally among its views; a space without views leaves its
+    share to the other.
+    """
+    spaces = {"input": input_weight, "embedding": 1.0 - input_weight}
+    counts = {space: sum(view.space == space for view in views.values()) for space in spaces}
+    if not all(counts.values()):
+        spaces = {space: 1.0 for space in spaces}
+    return {name: spaces[view.space] / counts[view.space] for name, view in views.items()}
+
+
+def blend_proba(views, weights, rows, seconds=None):
+    """The weighted sum of the views' class probabilities for ``rows``.
+
+    Returns an ndarray of shape (n_rows, n_classes). If ``seconds`` is given, each view's
+    time is added to ``seconds[name]``.
+    """
+    proba = 0
+    for name, view in views.items():
+        with _timed(seconds, name):
+            proba = proba + weights[name] * view.predict_proba(rows)
+    return proba
+
+
+@contextlib.contextmanager
+def _timed(seconds, name):
+    """Add the block's duration to ``seconds[name]``, when ``seconds`` is a dict."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if seconds is not None:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+# -- the views' arithmetic --
 
 
 def per_class_sample(labels, max_rows, random_state):
@@ -43,8 +259,8 @@ def per_class_sample(labels, max_rows, random_state):
     return np.sort(np.concatenate(kept))
 
 
-def class_centres(embedding, labels, n_classes, n_subclusters, random_state):
-    """Cluster each class's labeled embeddings into a few unit-norm sub-centres.
+def class_centers(embedding, labels, n_classes, n_subclusters, random_state):
+    """Cluster each class's labeled embeddings into a few unit-norm sub-centers.
 
     Parameters
     ----------
@@ -55,46 +271,46 @@ def class_centres(embedding, labels, n_classes, n_subclusters, random_state):
     n_classes : int
         Number of classes.
     n_subclusters : int
-        Sub-centres per class, fewer when a class has fewer rows.
+        Sub-centers per class, fewer when a class has fewer rows.
     random_state : numpy.random.Generator
         Source of the k-means seeds.
 
     Returns
     -------
-    centres : ndarray of shape (n_centres, embedding_dim)
-        Sub-centres, grouped by class in class order.
-    centre_labels : ndarray of shape (n_centres,)
-        The class of each sub-centre.
+    centers : ndarray of shape (n_centers, embedding_dim)
+        Sub-centers, grouped by class in class order.
+    center_labels : ndarray of shape (n_centers,)
+        The class of each sub-center.
     """
-    centres, centre_labels = [], []
+    centers, center_labels = [], []
     for label in range(n_classes):
         members = embedding[labels == label]
-        n_centres = min(n_subclusters, len(members))
-        if n_centres > 1:
-            seed = int(random_state.integers(np.iinfo(np.int32).max))
-            found = KMeans(n_centres, n_init=3, random_state=seed).fit(members).cluster_centers_
+        n_centers = min(n_subclusters, len(members))
+        if n_centers > 1:
+            seed = int(random_state.integers(_SEED_MAX))
+            found = KMeans(n_centers, n_init=3, random_state=seed).fit(members).cluster_centers_
         else:
             found = members.mean(axis=0, keepdims=True)
-        centres.append(found)
-        centre_labels.append(np.full(len(found), label))
-    centres = np.vstack(centres).astype(np.float32)
-    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-    return centres, np.concatenate(centre_labels)
+        centers.append(found)
+        center_labels.append(np.full(len(found), label))
+    centers = np.vstack(centers).astype(np.float32)
+    centers /= np.maximum(np.linalg.norm(centers, axis=1, keepdims=True), 1e-12)
+    return centers, np.concatenate(center_labels)
 
 
-def centre_probabilities(embedding, centres, centre_labels, temperature):
-    """Class probabilities from the cosine similarity to each class's nearest sub-centre.
+def center_probabilities(embedding, centers, center_labels, temperature):
+    """Class probabilities from the cosine similarity to each class's nearest sub-center.
 
     Returns an ndarray of shape (n_rows, n_classes).
     """
-    similarity = embedding @ centres.T
-    # Centres are grouped by class, so the best centre of each class is a segment maximum.
-    starts = np.flatnonzero(np.r_[True, np.diff(centre_labels) != 0])
+    similarity = embedding @ centers.T
+    # Centers are grouped by class, so the best center of each class is a segment maximum.
+    starts = np.flatnonzero(np.r_[True, np.diff(center_labels) != 0])
     best = np.maximum.reduceat(similarity, starts, axis=1)
     return softmax(best / temperature, axis=1)
 
 
-def neighbour_probabilities(embedding, labeled_embedding, labels, n_classes, n_neighbors, temperature, random_state):
+def neighbor_probabilities(embedding, labeled_embedding, labels, n_classes, n_neighbors, temperature, random_state):
     """Class probabilities from a similarity-weighted vote of the nearest labeled rows.
 
     Returns an ndarray of shape (n_rows, n_classes).
@@ -109,14 +325,8 @@ def neighbour_probabilities(embedding, labeled_embedding, labels, n_classes, n_n
     return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
 
 
-def linear_probabilities(model, X, n_classes):
-    """Class probabilities of a fitted classifier over encoded labels, for all ``n_classes`` columns.
 
-    Returns an ndarray of shape (n_rows, n_classes); a class the model never saw gets 0.
-    """
-    proba = np.zeros((len(X), n_classes))
-    proba[:, model.classes_] = model.predict_proba(X)
-    return proba
+# -- the quota --
 
 
 def select_pseudo_labels(proba, fraction, quota):

@@ -21,7 +21,7 @@ A user's table, its label in the column ``target``, at two imbalance ratios::
 DML-PL with other parameters than the defaults, beside the best peers::
 
     python -m sk_dmlpl.benchmark --methods dmlpl logreg-balanced balanced-rf \\
-        --dmlpl-param linear_weight=0.5 max_epochs=50
+        --dmlpl-param input_view_weight=0.5 max_epochs=50
 """
 
 import argparse
@@ -719,7 +719,7 @@ def _parser():
         type=_dmlpl_param,
         default=[],
         metavar="NAME=VALUE",
-        help="DMLPLClassifier parameters for dmlpl and its ablations, e.g. linear_weight=0.5 "
+        help="DMLPLClassifier parameters for dmlpl and its ablations, e.g. input_view_weight=0.5 "
         "(VALUE a Python literal or a bare word; an ablation keeps the setting it removes)",
     )
     parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)

@@ -117,24 +117,24 @@ def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsy
 
     class Recording(DMLPLClassifier):
         def fit(self, X, y):
-            fitted.append((self.linear_weight, self.quota, self.fine_tune_epochs))
+            fitted.append((self.input_view_weight, self.quota, self.fine_tune_epochs))
             return super().fit(X, y)
 
     monkeypatch.setattr(benchmark, "DMLPLClassifier", Recording)
     argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "1", "--out", str(tmp_path), "--quick"]
-    main([*argv, "--dmlpl-param", "linear_weight=0.0", "quota=global", "--dmlpl-param", "fine_tune_epochs=2"])
+    main([*argv, "--dmlpl-param", "input_view_weight=0.0", "quota=global", "--dmlpl-param", "fine_tune_epochs=2"])
     # The ablation keeps the setting it removes: no fine-tuning.
     assert fitted == [(0.0, "global", 2), (0.0, "global", 0)]
     first_line = capsys.readouterr().out.splitlines()[0]
-    assert first_line == "DMLPLClassifier parameters: linear_weight=0.0, quota='global', fine_tune_epochs=2"
+    assert first_line == "DMLPLClassifier parameters: input_view_weight=0.0, quota='global', fine_tune_epochs=2"
 
 
 @pytest.mark.parametrize(
     "param, message",
     [
         ("bogus=1", "unexpected keyword argument 'bogus'"),
-        ("linear_weight=2", "'linear_weight' parameter of DMLPLClassifier must be a float in the range [0.0, 1.0]"),
-        ("linear_weight", "expected NAME=VALUE, got 'linear_weight'"),
+        ("input_view_weight=2", "'input_view_weight' parameter of DMLPLClassifier must be a float in the range [0.0, 1.0]"),
+        ("input_view_weight", "expected NAME=VALUE, got 'input_view_weight'"),
     ],
 )
 def test_dmlpl_param_refuses_bad_names_and_values_before_any_run(tmp_path, capsys, param, message):

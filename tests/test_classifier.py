@@ -34,8 +34,17 @@ def test_fit_sets_self_training_attributes(small_semi):
 def test_history_records_every_step(small_semi):
     X, y_semi, _ = small_semi
     clf = quick(max_iter=2).fit(X, y_semi)
-    steps = [record["step"] for record in clf.history_]
-    assert steps == ["metric learning", "pseudo-labeling", "fine-tuning", "pseudo-labeling", "fine-tuning"]
+    steps = [(record["round"], record["step"]) for record in clf.history_]
+    assert steps == [
+        (0, "input-space neighbors"),
+        (0, "metric learning"),
+        (1, "pseudo-labeling"),
+        (1, "fine-tuning"),
+        (2, "pseudo-labeling"),
+        (2, "fine-tuning"),
+        (2, "final views"),
+    ]
+    assert all(record["seconds"] >= 0 for record in clf.history_)
     taken = sum(record["n_pseudo_labels"].sum() for record in clf.history_ if record["step"] == "pseudo-labeling")
     assert taken == (y_semi == -1).sum()
     assert all(np.isfinite(record["loss"]) for record in clf.history_ if "loss" in record)
@@ -258,8 +267,8 @@ def test_module_with_wrong_output_shape_is_refused(small_semi):
         {"quota": "global"},
         {"fine_tune_epochs": 0},
         {"dropout": 0.2},
-        {"linear_weight": 0.0},
-        {"linear_weight": 1.0},
+        {"input_view_weight": 0.0},
+        {"input_view_weight": 1.0},
     ],
 )
 def test_variants_fit(small_semi, params):
@@ -275,7 +284,7 @@ def test_callable_metric_loss(small_semi):
 
 
 def test_clone_keeps_params():
-    clf = quick(module_params={"dropout": 0.1}, n_neighbors=7)
+    clf = quick(module_params={"dropout": 0.1}, n_input_neighbors=7, n_vote_neighbors=3)
     cloned = clone(clf)
     assert cloned.get_params() == clf.get_params()
     assert cloned.module_params is not clf.module_params
@@ -300,15 +309,18 @@ def test_module_params_may_not_repeat_estimator_params(small_semi):
         quick(module_params={"dropout": 0.3}).fit(X, y_semi)
 
 
-def test_linear_weight_blends_the_linear_view_into_predict_proba(small_semi):
+def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi):
     X, y_semi, _ = small_semi
-    without = quick(linear_weight=0.0).fit(X, y_semi)
-    assert without.linear_ is None
-    blended = quick(linear_weight=0.5).fit(X, y_semi)
-    assert blended.linear_.classes_.tolist() == [0, 1, 2]
-    # With the weight at 1 (and no logit adjustment) the prediction is the linear view alone.
-    only_linear = quick(linear_weight=1.0, logit_adjustment=0.0).fit(X, y_semi)
-    np.testing.assert_allclose(only_linear.predict_proba(X), only_linear.linear_.predict_proba(X.astype(np.float32)))
+    without = quick(input_view_weight=0.0).fit(X, y_semi)
+    assert "input" not in without.views_
+    blended = quick(input_view_weight=0.5).fit(X, y_semi)
+    assert blended.views_["input"].model_.classes_.tolist() == [0, 1, 2]
+    assert blended.view_weights_ == {"centers": 0.25, "head": 0.25, "input": 0.5}
+    # With the weight at 1 (and no logit adjustment) the prediction is the input view alone.
+    only_input = quick(input_view_weight=1.0, logit_adjustment=0.0).fit(X, y_semi)
+    np.testing.assert_allclose(
+        only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(X.astype(np.float32))
+    )
 
 
 def test_logit_adjustment_divides_predict_proba_by_the_class_prior(small_semi):
@@ -357,11 +369,43 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
 
 def test_untrained_head_is_left_out_of_predictions(small_semi):
     X, y_semi, y = small_semi
-    clf = quick(head_weight=0.0, linear_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
-    by_centre = clf.predict_proba(X)
-    # Only the sub-centre view remains: predict_proba is its softmax, whatever the head says.
-    from sk_dmlpl._pseudo_labeling import centre_probabilities
+    clf = quick(head_weight=0.0, input_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
+    by_center = clf.predict_proba(X)
+    # Only the sub-center view remains: predict_proba is its softmax, whatever the head says.
+    from sk_dmlpl._pseudo_labeling import center_probabilities
 
-    expected = centre_probabilities(clf.transform(X).astype(np.float64), clf.centres_, clf.centre_labels_, clf.temperature)
-    np.testing.assert_allclose(by_centre, expected)
+    centers = clf.views_["centers"]
+    expected = center_probabilities(clf.transform(X).astype(np.float64), centers.centers_, centers.center_labels_, 0.1)
+    np.testing.assert_allclose(by_center, expected)
     assert clf.score(X, y) > 0.8
+
+
+def test_a_fitted_model_predicts_with_what_it_was_fitted_with(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick().fit(X, y_semi)
+    proba = clf.predict_proba(X)
+    # The views' temperature and weights are frozen at fit time ...
+    clf.set_params(temperature=0.5, head_weight=0.0, input_view_weight=1.0, n_subclusters=1)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # ... logit_adjustment alone is read at predict time, as documented.
+    clf.set_params(logit_adjustment=0.0)
+    assert not np.array_equal(clf.predict_proba(X), proba)
+
+
+def test_the_two_neighbor_counts_act_apart(small_semi, monkeypatch):
+    import sk_dmlpl._classifier
+    import sk_dmlpl._pseudo_labeling
+
+    X, y_semi, _ = small_semi
+    asked = []
+    for module in (sk_dmlpl._classifier, sk_dmlpl._pseudo_labeling):
+        original = module.nearest_neighbors
+        monkeypatch.setattr(
+            module,
+            "nearest_neighbors",
+            lambda *args, _original=original, _where=module.__name__, **kwargs: (
+                asked.append((_where, kwargs["n_neighbors"])) or _original(*args, **kwargs)
+            ),
+        )
+    quick(n_input_neighbors=7, n_vote_neighbors=3, max_iter=1).fit(X, y_semi)
+    assert asked == [("sk_dmlpl._classifier", 7), ("sk_dmlpl._pseudo_labeling", 3)]

@@ -24,7 +24,7 @@ joblib = pytest.importorskip("joblib")
 def _search():
     return GridSearchCV(
         quick(max_epochs=6, fine_tune_epochs=1, max_iter=1),
-        {"n_neighbors": [3, 6]},
+        {"n_vote_neighbors": [3, 6]},
         scoring=labeled_scorer("balanced_accuracy"),
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
     )

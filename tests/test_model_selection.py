@@ -16,7 +16,7 @@ from .test_classifier import TinyEncoder
 
 def test_clone_gives_an_unfitted_equal_estimator(small_semi):
     X, y_semi, _ = small_semi
-    fitted = quick(n_neighbors=5).fit(X, y_semi)
+    fitted = quick(n_vote_neighbors=5).fit(X, y_semi)
     cloned = clone(fitted)
     assert cloned.get_params() == fitted.get_params()
     assert not hasattr(cloned, "net_")
@@ -44,7 +44,7 @@ def test_grid_search_over_network_and_pseudo_labeling_params(small_semi):
     X, y_semi, _ = small_semi
     search = GridSearchCV(
         make_pipeline(StandardScaler(), quick()),
-        {"dmlplclassifier__embedding_dim": [4, 8], "dmlplclassifier__n_neighbors": [3, 6]},
+        {"dmlplclassifier__embedding_dim": [4, 8], "dmlplclassifier__n_vote_neighbors": [3, 6]},
         scoring=labeled_scorer("balanced_accuracy"),
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
     )

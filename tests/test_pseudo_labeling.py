@@ -1,14 +1,27 @@
 import numpy as np
+import pytest
 import torch
 
+from sk_dmlpl import DMLPLClassifier
 from sk_dmlpl._neighbors import nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
-    centre_probabilities,
-    class_centres,
-    neighbour_probabilities,
+    CenterView,
+    ClassView,
+    HeadView,
+    InputView,
+    NeighborVoteView,
+    Rows,
+    blend_proba,
+    center_probabilities,
+    class_centers,
+    fit_views,
+    neighbor_probabilities,
     per_class_sample,
     select_pseudo_labels,
+    view_weights,
 )
+
+from .conftest import quick
 
 
 def test_per_class_quota_takes_the_same_share_of_each_class():
@@ -37,19 +50,19 @@ def test_fraction_one_takes_every_row():
         np.testing.assert_array_equal(labels[np.argsort(selected)], proba.argmax(axis=1))
 
 
-def test_centres_and_centre_probabilities():
+def test_centers_and_center_probabilities():
     rng = np.random.default_rng(0)
     embedding = rng.normal(size=(30, 5)).astype(np.float32)
     embedding /= np.linalg.norm(embedding, axis=1, keepdims=True)
     labels = np.repeat([0, 1, 2], 10)
-    labels[-9:] = 1  # class 2 keeps a single row: a single centre
-    centres, centre_labels = class_centres(embedding, labels, 3, n_subclusters=3, random_state=rng)
-    assert np.bincount(centre_labels).tolist() == [3, 3, 1]
-    np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 1, rtol=1e-5)
-    proba = centre_probabilities(embedding, centres, centre_labels, temperature=0.1)
+    labels[-9:] = 1  # class 2 keeps a single row: a single center
+    centers, center_labels = class_centers(embedding, labels, 3, n_subclusters=3, random_state=rng)
+    assert np.bincount(center_labels).tolist() == [3, 3, 1]
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 1, rtol=1e-5)
+    proba = center_probabilities(embedding, centers, center_labels, temperature=0.1)
     assert proba.shape == (30, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
-    # A row that is a class's only centre is closest to that class.
+    # A row that is a class's only center is closest to that class.
     assert proba[-10].argmax() == 2
 
 
@@ -57,7 +70,7 @@ def test_neighbour_vote_follows_the_nearest_labeled_rows():
     labeled = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
     labeled /= np.linalg.norm(labeled, axis=1, keepdims=True)
     query = np.array([[1.0, 0.05], [0.05, 1.0]], dtype=np.float32)
-    proba = neighbour_probabilities(query, labeled, np.array([0, 0, 1]), 2, n_neighbors=2, temperature=0.1, random_state=0)
+    proba = neighbor_probabilities(query, labeled, np.array([0, 0, 1]), 2, n_neighbors=2, temperature=0.1, random_state=0)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     assert proba.argmax(axis=1).tolist() == [0, 1]
     # The second query's two nearest rows are of either class: weight exp(-d^2 / 2T) each.
@@ -103,3 +116,66 @@ def test_per_class_sample_draws_nothing_when_no_class_is_over_the_cap():
     state = rng.bit_generator.state
     assert np.array_equal(per_class_sample(labels, max_rows=2, random_state=rng), [0, 1, 3, 4])
     assert rng.bit_generator.state == state
+
+
+# -- the class views --
+
+
+def test_view_weights_share_by_space():
+    views = {"centers": CenterView(), "neighbors": NeighborVoteView(), "head": HeadView(), "input": InputView()}
+    assert view_weights(views, 0.4) == pytest.approx({"centers": 0.2, "neighbors": 0.2, "head": 0.2, "input": 0.4})
+    # A space without views leaves its share to the other.
+    assert view_weights({"centers": CenterView()}, 0.4) == {"centers": 1.0}
+    assert view_weights({"input": InputView()}, 0.4) == {"input": 1.0}
+
+
+def test_views_follow_one_calling_convention():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    X = rng.normal(size=(60, 5)) + 3 * labels[:, None]
+    embedding = X / np.linalg.norm(X, axis=1, keepdims=True)
+    rows = Rows(X, embedding.astype(np.float32), np.eye(3)[labels] * 5)
+    semi = labels.copy()
+    semi[::3] = -1
+    views = fit_views(
+        {"centers": CenterView(2), "neighbors": NeighborVoteView(3), "head": HeadView(), "input": InputView()},
+        rows,
+        semi,
+        3,
+        np.random.default_rng(0),
+    )
+    for name, view in views.items():
+        proba = view.predict_proba(rows.take(np.arange(10)))
+        assert proba.shape == (10, 3), name
+        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6, err_msg=name)
+    blended = blend_proba(views, view_weights(views, 0.5), rows)
+    np.testing.assert_allclose(blended.sum(axis=1), 1)
+    assert (blended.argmax(axis=1) == labels).mean() > 0.9
+
+
+class NearestInputRowView(ClassView):
+    """A toy view: the class of the nearest labeled row in input space, with certainty."""
+
+    space = "input"
+
+    def fit(self, rows, labels, n_classes, random_state):
+        self.X_, self.labels_ = rows.X, labels
+        return super().fit(rows, labels, n_classes, random_state)
+
+    def predict_proba(self, rows):
+        nearest = ((rows.X[:, None, :] - self.X_[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        return np.eye(self.n_classes_)[self.labels_[nearest]]
+
+
+class WithNearestInputRow(DMLPLClassifier):
+    def _views(self, at_predict):
+        return {**super()._views(at_predict), "nearest": NearestInputRowView()}
+
+
+def test_a_new_view_is_one_class_and_one_entry(small_semi):
+    X, y_semi, y = small_semi
+    clf = WithNearestInputRow(**quick().get_params()).fit(X, y_semi)
+    assert set(clf.views_) == {"centers", "head", "input", "nearest"}
+    # The input space's share is split between the two input-space views.
+    assert clf.view_weights_["nearest"] == clf.view_weights_["input"] == pytest.approx(clf.input_view_weight / 2)
+    assert clf.score(X, y) > 0.85

@@ -8,6 +8,7 @@ are not repeated here.
 
 import os
 import pickle
+import threading
 import subprocess
 import sys
 import warnings
@@ -26,7 +27,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-import sk_dmlpl._classifier
+import sk_dmlpl._network
+import sk_dmlpl._validation
 from sk_dmlpl import DMLPLClassifier
 from sk_dmlpl._network import MetricNet
 from sk_dmlpl._persistence import FORMAT_VERSION
@@ -43,7 +45,7 @@ def fast(**params):
 
 
 def fitted_names(estimator):
-    return sorted(name for name in vars(estimator) if name.endswith("_") or name == "_n_features_out")
+    return sorted(name for name in vars(estimator) if name.endswith("_"))
 
 
 # -- 1. bad input ------------------------------------------------------------------------
@@ -106,7 +108,8 @@ def test_more_bad_training_input_is_refused_clearly(small_semi, make_bad, error,
         ({"embedding_dim": 0}, InvalidParameterError, "'embedding_dim' parameter"),
         ({"batch_size": 0}, InvalidParameterError, "'batch_size' parameter"),
         ({"lr": -1e-3}, InvalidParameterError, "'lr' parameter"),
-        ({"n_neighbors": 0}, InvalidParameterError, "'n_neighbors' parameter"),
+        ({"n_input_neighbors": 0}, InvalidParameterError, "'n_input_neighbors' parameter"),
+        ({"n_vote_neighbors": 0}, InvalidParameterError, "'n_vote_neighbors' parameter"),
         ({"hidden_units": "32"}, InvalidParameterError, "'hidden_units' parameter"),
         ({"device": 0}, InvalidParameterError, "'device' parameter"),
         ({"module_params": [("width", 3)]}, InvalidParameterError, "'module_params' parameter"),
@@ -197,7 +200,7 @@ def test_sparse_X_is_densified_with_a_warning(small_semi, fmt):
 def test_sparse_X_too_large_to_densify_is_refused(small_semi, monkeypatch):
     X, y_semi, _ = small_semi
     clf = fast().fit(X, y_semi)
-    monkeypatch.setattr(sk_dmlpl._classifier, "MAX_DENSIFIED_CELLS", 100)
+    monkeypatch.setattr(sk_dmlpl._validation, "MAX_DENSIFIED_CELLS", 100)
     with pytest.raises(TypeError, match=r"sparse matrix of shape \(90, 4\).* at most 100 cells, but this one has 360"):
         fast().fit(sparse.csr_matrix(X), y_semi)
     with pytest.raises(TypeError, match="sparse"):
@@ -378,7 +381,7 @@ def _interrupt_on_call(monkeypatch, owner, name, call):
 
 def test_interrupt_in_round_2_leaves_the_estimator_unfitted(small_semi, monkeypatch):
     X, y_semi, _ = small_semi
-    calls = _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_label_proba", call=2)
+    calls = _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_labeling", call=2)
     torch.manual_seed(11)
     rng_state = torch.get_rng_state()
     clf = fast(max_iter=3)
@@ -413,7 +416,7 @@ def test_failed_or_interrupted_refit_keeps_the_previous_fit(small_semi, monkeypa
     # A refit on 3 features refused after validation has begun: n_features_in_ stays 4.
     with pytest.raises(ValueError, match="no labeled sample"):
         clf.fit(X[:, :3], np.full(len(X), -1))
-    _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_label_proba", call=1)
+    _interrupt_on_call(monkeypatch, DMLPLClassifier, "_pseudo_labeling", call=1)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X[:, :3], y_semi)
     assert fitted_names(clf) == sorted(before)
@@ -434,7 +437,7 @@ def test_pickle_and_joblib_round_trips_keep_predictions(small_semi, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), proba)
 
 
-@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-linear-view"])
+@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view"])
 def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     X, y_semi, _ = small_semi
     params = {}
@@ -442,8 +445,8 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
         X = pd.DataFrame(X, columns=list("abcd"))
         names = np.array(["cat", "dog", "emu"], dtype=object)
         y_semi = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
-    if kind == "no-linear-view":
-        params = {"linear_weight": 0.0}  # then linear_ is None
+    if kind == "no-input-view":
+        params = {"input_view_weight": 0.0}  # then views_ has no input view
     clf = fast(hidden_units=[16, 8], module_params={}, **params).fit(X, y_semi)
     clf.save(tmp_path / "model.pt")
     torch.manual_seed(5)
@@ -457,8 +460,12 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     np.testing.assert_array_equal(loaded.transform(X), clf.transform(X), strict=True)
     assert fitted_names(loaded) == fitted_names(clf)
     for name in fitted_names(clf):
-        if name not in ("net_", "linear_", "history_"):
+        if name not in ("net_", "views_", "history_"):
             np.testing.assert_array_equal(getattr(loaded, name), getattr(clf, name), strict=True)
+    assert loaded.view_weights_ == clf.view_weights_
+    assert list(loaded.views_) == list(clf.views_)
+    for name, view in clf.views_.items():
+        assert type(loaded.views_[name]) is type(view) and loaded.views_[name].get_params() == view.get_params()
     assert [record.keys() for record in loaded.history_] == [record.keys() for record in clf.history_]
     for mine, theirs in zip(loaded.history_, clf.history_):
         for key in mine:
@@ -466,6 +473,20 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     if kind == "string-classes-dataframe":
         with pytest.raises(ValueError, match="feature names should match"):
             loaded.predict(X.rename(columns={"d": "e"}))
+
+
+def test_load_waits_for_a_fit_holding_the_torch_generator(small_semi, tmp_path):
+    # A load builds a network, which draws from torch's generator: it takes the same turn as a fit.
+    X, y_semi, _ = small_semi
+    fast().fit(X, y_semi).save(tmp_path / "model.pt")
+    loaded = []
+    with sk_dmlpl._network._TORCH_RNG_LOCK:
+        thread = threading.Thread(target=lambda: loaded.append(DMLPLClassifier.load(tmp_path / "model.pt")))
+        thread.start()
+        thread.join(timeout=2)
+        assert thread.is_alive() and not loaded
+    thread.join(timeout=60)
+    assert len(loaded) == 1
 
 
 def test_loaded_estimator_refits(small_semi, tmp_path):
