@@ -75,7 +75,7 @@ class SmallCNN(nn.Module):
 # --------
 # The long-tailed split of the other examples. The pixels of digits run from 0 to 16;
 # dividing by 16 keeps the images as images (a ``StandardScaler`` would scale each pixel
-# on its own). The training views zero a share of the pixels at random
+# on its own). The training copies zero a share of the pixels at random
 # (``mask_probability``), which on images blacks out random pixels.
 
 X, y = load_digits(return_X_y=True)
