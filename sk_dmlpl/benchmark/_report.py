@@ -1,0 +1,204 @@
+"""Reports of the benchmark: text and Markdown tables, plots, and the files written under ``--out``."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ._optional import _optional_import
+from ._run import METRICS
+from ._summary import PAIRED_GAPS, _settings, best_peer
+
+
+def _table(records):
+    """The summary of one setting as rows of strings, the first row the titles."""
+    rows = [["method", *METRICS.values()]]
+    for record in records:
+        cells = [record["method"]]
+        for metric in METRICS:
+            mean, std = record[f"{metric}_mean"], record[f"{metric}_std"]
+            cells.append("-" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
+        rows.append(cells)
+    return rows
+
+
+def _gap_line(records, methods, whom, metric="balanced_accuracy"):
+    """A sentence giving how far ``dmlpl`` scores above each of ``methods`` in ``metric``, paired by seed.
+
+    ``whom`` names them in the sentence; '' when none of them ran beside ``dmlpl``.
+    """
+    prefix, title = PAIRED_GAPS[metric]
+    parts = []
+    for record in records:
+        if record["method"] in methods and f"{prefix}gap_to_dmlpl_mean" in record:
+            sem = record[f"{prefix}gap_to_dmlpl_sem"]
+            spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""  # no spread from a single seed
+            parts.append(
+                f"{record['method']} {record[f'{prefix}gap_to_dmlpl_mean']:+.3f}{spread} "
+                f"(higher on {record[f'dmlpl_{prefix}wins']} of {record['n_seeds']} seeds)"
+            )
+    if not parts:
+        return ""
+    return f"{title} of dmlpl minus {whom}, paired by seed (mean ± standard error): " + ", ".join(parts)
+
+
+def _notes(records):
+    """The sentences under one setting's table: dmlpl's paired gaps to the best peer and the ablations."""
+    peer = best_peer(records)
+    ablations = [record["method"] for record in records if record["method"].startswith("dmlpl-")]
+    lines = (
+        _gap_line(records, [peer], "the best peer"),
+        _gap_line(records, ablations, "each ablation"),
+        # The tail is what DML-PL, and its class-balanced quota above all, is for.
+        _gap_line(records, [peer, *ablations], "each ablation and the best peer", "tail_recall"),
+        # The pseudo-labels are what the quota and fine-tuning act on first; the test set sees
+        # them only through the refitted views, so a module can pay here and tie above.
+        _gap_line(records, ablations, "each ablation", "pseudo_label_balanced_accuracy"),
+    )
+    return [line for line in lines if line]
+
+
+def _title(dataset, ratio, records):
+    """The heading of one setting."""
+    return f"{dataset}, imbalance ratio {ratio:g}, {records[0]['n_seeds']} seed(s)"
+
+
+def format_text(summary):
+    """The summary as aligned plain-text tables, one per data set and ratio.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import format_text, load_dataset, run_one, split, summarise
+    >>> X, y = load_dataset("digits")
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle", "seed": seed,
+    ...      **run_one("oracle", split(X, y, 50, 0.1, seed), seed)}
+    ...     for seed in (0, 1)
+    ... ]
+    >>> print(format_text(summarise(runs)).splitlines()[0])
+    digits, imbalance ratio 50, 2 seed(s)
+    """
+    blocks = []
+    for (dataset, ratio), records in _settings(summary).items():
+        rows = _table(records)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        blocks.append("\n".join([_title(dataset, ratio, records), *lines, *_notes(records)]))
+    return "\n\n".join(blocks)
+
+
+def _format_markdown(summary, plots=None):
+    """The summary as Markdown tables, one per data set and ratio, with links to ``plots``."""
+    blocks = ["# sk-dmlpl benchmark\n\nMean ± standard deviation over seeds; test-set metrics."]
+    for setting, records in _settings(summary).items():
+        rows = _table(records)
+        lines = ["| " + " | ".join(row) + " |" for row in rows]
+        lines.insert(1, "|" + " --- |" * len(rows[0]))
+        images = [f"![{Path(path).stem}]({Path(path).name})" for path in (plots or {}).get(setting, [])]
+        notes = "\n\n".join(_notes(records))  # a Markdown paragraph each
+        blocks.append("\n".join([f"## {_title(*setting, records)}", "", *lines, "", notes, "", *images]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _write_csv(path, records):
+    """Write dicts as CSV; the columns are the union of their keys, in the order first met."""
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def _plot(summary, out):
+    """Draw, per data set and ratio, the balanced accuracy of each method and the recall by class.
+
+    Parameters
+    ----------
+    summary : list of dict
+        As :func:`summarise` returns.
+    out : pathlib.Path
+        Folder of the PNG files.
+
+    Returns
+    -------
+    plots : dict
+        ``{(dataset, ratio): [paths]}``.
+    """
+    matplotlib = _optional_import("matplotlib", "matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots = {}
+    for (dataset, ratio), records in _settings(summary).items():
+        stem = out / f"{_slug(dataset)}_ir{ratio:g}"
+        fig, ax = plt.subplots(figsize=(1 + 0.7 * len(records), 4), layout="constrained")
+        ax.bar(
+            [record["method"] for record in records],
+            [record["balanced_accuracy_mean"] for record in records],
+            yerr=[record["balanced_accuracy_std"] for record in records],
+            capsize=3,
+            color=["tab:blue" if record["method"].startswith("dmlpl") else "tab:gray" for record in records],
+        )
+        ax.set(ylabel="balanced accuracy (test)", ylim=(0, 1), title=_title(dataset, ratio, records))
+        ax.tick_params(axis="x", rotation=45)
+        plt.setp(ax.get_xticklabels(), ha="right")
+        paths = [_save(plt, fig, f"{stem}_balanced_accuracy.png")]
+
+        compared = [record for record in records if record["method"] in ("dmlpl", best_peer(records))]
+        if compared:
+            fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+            for record in compared:
+                ranks = range(sum(key.startswith("recall_rank_") and key.endswith("_mean") for key in record))
+                ax.errorbar(
+                    ranks,
+                    [record[f"recall_rank_{rank}_mean"] for rank in ranks],
+                    yerr=[record[f"recall_rank_{rank}_std"] for rank in ranks],
+                    marker="o",
+                    capsize=3,
+                    label=record["method"],
+                )
+            ax.set(xlabel="class rank by training rows (0 = head)", ylabel="recall (test)", ylim=(-0.05, 1.05))
+            ax.set_title(_title(dataset, ratio, records))
+            ax.legend()
+            paths.append(_save(plt, fig, f"{stem}_recall_by_class.png"))
+        plots[(dataset, ratio)] = paths
+    return plots
+
+
+def _save(plt, fig, path):
+    """Save a matplotlib figure, close it and return its path."""
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _slug(name):
+    """A file-name-safe form of a data set name."""
+    return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)
+
+
+def _write_outputs(runs, summary, out):
+    """Write ``runs.csv``, ``summary.csv``, the plots and ``summary.md`` under ``out``.
+
+    Parameters
+    ----------
+    runs : list of dict
+        One record per run.
+    summary : list of dict
+        As :func:`summarise` returns.
+    out : str or pathlib.Path
+        Output folder, created if missing.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "runs.csv", runs)
+    _write_csv(out / "summary.csv", summary)
+    plots = _plot(summary, out)
+    (out / "summary.md").write_text(_format_markdown(summary, plots))
+    return [out / "runs.csv", out / "summary.csv", out / "summary.md"] + [Path(p) for ps in plots.values() for p in ps]

@@ -1,0 +1,120 @@
+"""Summary statistics of the benchmark's runs: means over seeds, gaps paired by seed, the best peer."""
+
+import numpy as np
+
+from ._methods import is_peer
+from ._run import METRICS, N_TAIL
+
+PAIRED_GAPS = {
+    "balanced_accuracy": ("", "Balanced accuracy"),
+    "tail_recall": ("tail_", f"Tail-{N_TAIL} recall (the mean test recall of the {N_TAIL} rarest classes)"),
+    "pseudo_label_balanced_accuracy": ("pseudo_label_", "Pseudo-label balanced accuracy"),
+}
+"""Metrics whose gap to ``dmlpl`` is paired by seed: the prefix of their summary fields, and their title."""
+
+
+def summarise(runs):
+    """Mean and standard deviation over seeds of every metric, per data set, ratio and method.
+
+    Parameters
+    ----------
+    runs : list of dict
+        One record per run, with keys ``dataset``, ``imbalance_ratio``, ``method``,
+        ``seed`` and the metrics.
+
+    Returns
+    -------
+    summary : list of dict
+        One record per (dataset, ratio, method) in the order first met: those keys,
+        ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
+        deviation) for every metric and ``recall_rank_<k>``. The record of every other
+        method run beside ``dmlpl`` (its ablations, the peers, the oracle) also holds the
+        balanced accuracy of ``dmlpl`` minus its own, seed by seed: ``gap_to_dmlpl_mean``,
+        ``gap_to_dmlpl_sem`` (standard error of that mean, NaN for a single seed) and
+        ``dmlpl_wins`` (seeds on which ``dmlpl`` scores higher); and the same for the
+        tail recall, when the runs hold it: ``tail_gap_to_dmlpl_mean``,
+        ``tail_gap_to_dmlpl_sem`` and ``dmlpl_tail_wins``; and for the pseudo-labels'
+        balanced accuracy, when both methods pseudo-label: ``pseudo_label_gap_to_dmlpl_mean``,
+        ``pseudo_label_gap_to_dmlpl_sem`` and ``dmlpl_pseudo_label_wins``.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import summarise
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle", "seed": seed, "balanced_accuracy": score}
+    ...     for seed, score in [(0, 0.75), (1, 0.25)]
+    ... ]
+    >>> record = summarise(runs)[0]
+    >>> record["n_seeds"], float(record["balanced_accuracy_mean"]), float(record["balanced_accuracy_std"])
+    (2, 0.5, 0.25)
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed, "balanced_accuracy": score}
+    ...     for method, scores in [("dmlpl", [0.8, 0.7, 0.9]), ("dmlpl-no-finetune", [0.7, 0.8, 0.7])]
+    ...     for seed, score in enumerate(scores)
+    ... ]
+    >>> ablation = summarise(runs)[1]
+    >>> round(float(ablation["gap_to_dmlpl_mean"]), 3), round(float(ablation["gap_to_dmlpl_sem"]), 3), ablation["dmlpl_wins"]
+    (0.067, 0.088, 2)
+    """
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["dataset"], run["imbalance_ratio"], run["method"]), []).append(run)
+    summary = []
+    for (dataset, ratio, method), group in groups.items():
+        record = {"dataset": dataset, "imbalance_ratio": ratio, "method": method, "n_seeds": len(group)}
+        for key in [key for key in group[0] if key in METRICS or key.startswith("recall_rank_")]:
+            values = np.array([run[key] for run in group], dtype=float)
+            record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
+        full = groups.get((dataset, ratio, "dmlpl"))
+        if method != "dmlpl" and full:
+            for metric, (prefix, _) in PAIRED_GAPS.items():
+                if metric in group[0]:
+                    record.update(_gap_to_dmlpl(full, group, metric, prefix))
+        summary.append(record)
+    return summary
+
+
+def _gap_to_dmlpl(full_runs, other_runs, metric, prefix):
+    """``metric`` of ``dmlpl`` minus another method's, paired by seed: mean, standard error, wins.
+
+    Seeds vary far more than the gap between two methods (the split and the network's
+    start both change), so the gap is measured seed by seed, on the same split. The
+    fields' names start with ``prefix``; there are none when no seed has a finite gap.
+    """
+    full = {run["seed"]: run[metric] for run in full_runs}
+    gaps = np.array([full[run["seed"]] - run[metric] for run in other_runs if run["seed"] in full])
+    # A method that does not pseudo-label has no pseudo-label score (NaN): no gap to give.
+    gaps = gaps[np.isfinite(gaps)]
+    if len(gaps) == 0:
+        return {}
+    sem = gaps.std(ddof=1) / np.sqrt(len(gaps)) if len(gaps) > 1 else np.nan
+    return {
+        f"{prefix}gap_to_dmlpl_mean": gaps.mean(),
+        f"{prefix}gap_to_dmlpl_sem": sem,
+        f"dmlpl_{prefix}wins": int((gaps > 0).sum()),
+    }
+
+
+def best_peer(summary):
+    """The peer with the highest mean balanced accuracy in ``summary`` (one setting), or None.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import best_peer
+    >>> best_peer([
+    ...     {"method": "dmlpl", "balanced_accuracy_mean": 0.8},
+    ...     {"method": "self-training", "balanced_accuracy_mean": 0.6},
+    ...     {"method": "smote-logreg", "balanced_accuracy_mean": 0.7},
+    ... ])
+    'smote-logreg'
+    """
+    peers = [record for record in summary if is_peer(record["method"])]
+    return max(peers, key=lambda record: record["balanced_accuracy_mean"])["method"] if peers else None
+
+
+def _settings(summary):
+    """Split ``summary`` into its settings: ``{(dataset, ratio): records}``."""
+    settings = {}
+    for record in summary:
+        settings.setdefault((record["dataset"], record["imbalance_ratio"]), []).append(record)
+    return settings
