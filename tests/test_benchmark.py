@@ -5,7 +5,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from sk_dmlpl import DMLPLClassifier, benchmark
 from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main, run_benchmark
 from sk_dmlpl.benchmark import _methods as benchmark_methods
 
-METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle"]
+METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle-logreg", "oracle-rf"]
 
 
 @pytest.fixture
@@ -36,7 +35,9 @@ def read_csv(path):
 
 def test_main_writes_every_output(tmp_path, one_thread, capsys):
     out = tmp_path / "results"
-    summary = run_benchmark(["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN, "--out", str(out), "--quick"])
+    # "oracle" stands for both oracles.
+    argv = ["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN[:-2], "oracle", "--out", str(out)]
+    summary = run_benchmark([*argv, "--quick"])
 
     names = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png", "digits_ir50_recall_by_class.png"]
     for name in names:
@@ -51,14 +52,19 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     # Only the methods that pseudo-label all training rows score their pseudo-labels.
     pseudo = {run["method"]: float(run["pseudo_label_balanced_accuracy"]) for run in runs}
     assert np.isfinite(pseudo["dmlpl"]) and np.isfinite(pseudo["self-training"])
-    assert np.isnan(pseudo["dmlpl-labeled-only"]) and np.isnan(pseudo["oracle"])
+    assert np.isnan(pseudo["dmlpl-labeled-only"]) and np.isnan(pseudo["oracle-rf"])
 
-    assert [record["method"] for record in summary] == METHODS_RUN
-    assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN)
+    # The summary's oracle is the oracle with the higher balanced accuracy.
+    assert [record["method"] for record in summary] == [*METHODS_RUN, "oracle"]
+    assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN) + 1
+    better = max(("oracle-logreg", "oracle-rf"), key=lambda method: float(runs[METHODS_RUN.index(method)]["balanced_accuracy"]))
+    assert summary[-1]["oracle_of"] == better
+    assert summary[-1]["balanced_accuracy_mean"] == summary[METHODS_RUN.index(better)]["balanced_accuracy_mean"]
     printed = capsys.readouterr().out
     assert "digits, imbalance ratio 50" in printed
     markdown = (out / "summary.md").read_text()
     assert all(f"| {method} |" in markdown for method in METHODS_RUN)
+    assert f"| oracle ({better}) |" in markdown and f"oracle ({better}) " in printed
 
     # Every other method's record holds dmlpl's balanced accuracy and tail recall minus its
     # own, seed by seed; lines under the tables give them for the best peer and each ablation.
@@ -157,7 +163,68 @@ def test_dmlpl_param_refuses_bad_names_and_values_before_any_run(tmp_path, capsy
 def test_methods_registry_names_every_kind():
     assert {method.rows for method in METHODS.values()} == {"semi", "labeled", "oracle"}
     peers = {name for name in METHODS if is_peer(name)}
-    assert peers == {"self-training", "label-spreading", "logreg-balanced", "smote-logreg", "balanced-rf", "easy-ensemble"}
+    assert peers == {
+        "self-training",
+        "self-training-balanced",
+        "self-training-rf",
+        "label-spreading",
+        "logreg-balanced",
+        "svc-balanced",
+        "hgb-balanced",
+        "smote-logreg",
+        "smote-knn",
+        "balanced-rf",
+        "easy-ensemble",
+    }
+    assert benchmark.ORACLES == ("oracle-logreg", "oracle-rf")
+
+
+STRONG_FOREST = {"n_estimators": 300, "sampling_strategy": "all", "replacement": True, "bootstrap": False}
+
+
+@pytest.mark.parametrize(
+    "method, rows, expected",
+    [
+        ("self-training-balanced", "semi", {"estimator__class_weight": "balanced", "estimator__max_iter": 3000}),
+        ("svc-balanced", "labeled", {"class_weight": "balanced"}),
+        ("hgb-balanced", "labeled", {"class_weight": "balanced", "random_state": 7}),
+        ("smote-knn", "labeled", {"smote__k_neighbors": 2, "smote__random_state": 7, "knn__n_neighbors": 3}),
+        ("balanced-rf", "labeled", {**STRONG_FOREST, "random_state": 7}),
+        ("self-training-rf", "semi", {f"estimator__{key}": value for key, value in {**STRONG_FOREST, "random_state": 7}.items()}),
+        ("oracle-logreg", "oracle", {"class_weight": "balanced", "max_iter": 3000}),
+        ("oracle-rf", "oracle", {**STRONG_FOREST, "random_state": 7}),
+    ],
+)
+def test_peers_and_oracles_run_at_their_strong_settings(method, rows, expected):
+    y_fit = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])  # smallest class 3: SMOTE takes 2 neighbours
+    estimator = METHODS[method].make(7, y_fit, {})
+    assert METHODS[method].rows == rows
+    params = estimator.get_params()
+    assert {key: params[key] for key in expected} == expected
+
+
+def test_smote_takes_at_most_five_neighbours():
+    y_fit = np.repeat([0, 1], 20)
+    assert METHODS["smote-knn"].make(0, y_fit, {}).get_params()["smote__k_neighbors"] == 5
+
+
+def test_oracle_is_the_oracle_with_the_higher_mean_not_the_better_per_seed():
+    # oracle-rf wins seed 0, oracle-logreg wins on the mean: the summary's oracle is oracle-logreg.
+    scores = {"oracle-logreg": [0.70, 0.90, 0.90], "oracle-rf": [0.80, 0.70, 0.70], "dmlpl": [0.75, 0.75, 0.75]}
+    runs = [
+        {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed, "balanced_accuracy": score}
+        for method, values in scores.items()
+        for seed, score in enumerate(values)
+    ]
+    summary = benchmark.summarise(runs)
+    assert [record["method"] for record in summary] == ["oracle-logreg", "oracle-rf", "oracle", "dmlpl"]
+    oracle = summary[2]
+    assert oracle["oracle_of"] == "oracle-logreg"
+    assert oracle["balanced_accuracy_mean"] == pytest.approx(np.mean(scores["oracle-logreg"]))
+    assert oracle["gap_to_dmlpl_mean"] == summary[0]["gap_to_dmlpl_mean"]
+    assert benchmark.best_peer(summary) is None  # neither oracle is a peer
+    # With only one of the two oracles there is no "better of the two".
+    assert "oracle" not in {record["method"] for record in benchmark.summarise(runs[3:])}
 
 
 def test_load_dataset_npz_and_csv(tmp_path):
@@ -214,11 +281,10 @@ def _console_script():
     ],
 )
 def test_command_exits_0_and_writes_only_progress_to_stderr(tmp_path, command):
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
-    environment["OMP_NUM_THREADS"] = "1"
-    result = subprocess.run(
-        [*command, *CHEAP_RUN, "--out", str(tmp_path)], capture_output=True, text=True, env=environment
-    )
+    path = os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
+    command = [*command, *CHEAP_RUN, "--out", str(tmp_path)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, env=environment)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
     pieces = [piece for piece in re.split(r"[\r\n]", result.stderr) if piece.strip()]
@@ -230,8 +296,9 @@ def test_command_exits_0_and_writes_only_progress_to_stderr(tmp_path, command):
 
 def test_console_entry_point_returns_none(tmp_path, capsys):
     # The script runs sys.exit(main()): any value but None or 0 would exit with status 1.
-    with open(SOURCE_ROOT / "pyproject.toml", "rb") as file:
-        declared = tomllib.load(file)["project"]["scripts"]["sk-dmlpl-benchmark"]
+    # tomllib is Python 3.11+, the package supports 3.10: read the one line.
+    pyproject = (SOURCE_ROOT / "pyproject.toml").read_text()
+    declared = re.search(r'^sk-dmlpl-benchmark = "(.+)"$', pyproject, flags=re.MULTILINE).group(1)
     assert declared == "sk_dmlpl.benchmark:main"
     entry_point = importlib.metadata.EntryPoint("sk-dmlpl-benchmark", declared, "console_scripts")
     assert entry_point.load() is main

@@ -31,7 +31,7 @@ scores, ``_summary`` the statistics over seeds, ``_report`` the tables, plots an
 
 from ._cli import main, run_benchmark
 from ._data import load_dataset, split
-from ._methods import METHODS, QUICK_PARAMS, Method, is_peer
+from ._methods import METHODS, ORACLES, QUICK_PARAMS, Method, is_peer
 from ._optional import INSTALL_HINT
 from ._report import format_text
 from ._run import METRICS, N_TAIL, run_one
@@ -42,6 +42,7 @@ __all__ = [
     "METHODS",
     "METRICS",
     "N_TAIL",
+    "ORACLES",
     "PAIRED_GAPS",
     "QUICK_PARAMS",
     "Method",

@@ -14,7 +14,7 @@ def _table(records):
     """The summary of one setting as rows of strings, the first row the titles."""
     rows = [["method", *METRICS.values()]]
     for record in records:
-        cells = [record["method"]]
+        cells = [f"oracle ({record['oracle_of']})" if record.get("oracle_of") else record["method"]]
         for metric in METRICS:
             mean, std = record[f"{metric}_mean"], record[f"{metric}_std"]
             cells.append("-" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
@@ -71,8 +71,8 @@ def format_text(summary):
     >>> from sk_dmlpl.benchmark import format_text, load_dataset, run_one, split, summarise
     >>> X, y = load_dataset("digits")
     >>> runs = [
-    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle", "seed": seed,
-    ...      **run_one("oracle", split(X, y, 50, 0.1, seed), seed)}
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "oracle-logreg", "seed": seed,
+    ...      **run_one("oracle-logreg", split(X, y, 50, 0.1, seed), seed)}
     ...     for seed in (0, 1)
     ... ]
     >>> print(format_text(summarise(runs)).splitlines()[0])
