@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import recall_score
 
 import sk_dmlpl
 from sk_dmlpl import DMLPLClassifier, benchmark
@@ -305,3 +306,54 @@ def test_console_entry_point_returns_none(tmp_path, capsys):
     assert main([*CHEAP_RUN, "--out", str(tmp_path)]) is None
     assert capsys.readouterr().out.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
     assert (tmp_path / "summary.csv").stat().st_size > 0
+
+
+def test_unlabeled_distributions_are_settings_of_their_own(tmp_path, capsys):
+    argv = ["--methods", "logreg-balanced", "self-training-balanced", "--seeds", "2"]
+    both = run_benchmark([*argv, "--unlabeled-distribution", "consistent", "reversed", "--out", str(tmp_path / "both")])
+    printed = capsys.readouterr().out
+    alone = run_benchmark([*argv, "--out", str(tmp_path / "alone")])
+    printed_alone = capsys.readouterr().out
+
+    settings = [(record["unlabeled_distribution"], record["method"]) for record in both]
+    assert settings == [(d, m) for d in ("consistent", "reversed") for m in ("logreg-balanced", "self-training-balanced")]
+    titles = [line for line in printed.splitlines() if line.startswith("digits, ")]
+    assert titles == ["digits, imbalance ratio 50, 2 seed(s)", "digits, imbalance ratio 50, reversed unlabeled rows, 2 seed(s)"]
+    for name in ["digits_ir50_balanced_accuracy.png", "digits_ir50_reversed_recall_by_class.png"]:
+        assert (tmp_path / "both" / name).stat().st_size > 0, name
+    runs = read_csv(tmp_path / "both" / "runs.csv")
+    assert list(runs[0])[:5] == ["dataset", "imbalance_ratio", "unlabeled_distribution", "seed", "method"]
+    assert {run["unlabeled_distribution"] for run in runs} == {"consistent", "reversed"}
+
+    # The consistent runs print as a run of them alone does, to the last digit (fit seconds aside).
+    def without_fit_seconds(text):
+        return [re.sub(r"[\d.]+ ± [\d.]+\s*$", "", line) for line in text.split("\nWrote ")[0].splitlines()]
+
+    consistent_block = printed.split("\n\ndigits, imbalance ratio 50, reversed")[0]
+    assert without_fit_seconds(consistent_block) == without_fit_seconds(printed_alone)
+    for ours, theirs in zip(both[:2], alone, strict=True):
+        # assert_equal: exact, and NaN equals NaN (logreg-balanced has no pseudo-labels).
+        np.testing.assert_equal(
+            {k: v for k, v in ours.items() if "fit_seconds" not in k},
+            {k: v for k, v in theirs.items() if "fit_seconds" not in k},
+        )
+    # The labeled rows are the same, the unlabeled ones are not: the self-trained model differs.
+    reversed_ = both[3]
+    assert reversed_["balanced_accuracy_mean"] != both[1]["balanced_accuracy_mean"]
+    assert reversed_["pseudo_label_balanced_accuracy_mean"] != both[1]["pseudo_label_balanced_accuracy_mean"]
+    # Even logreg-balanced, on the same labeled rows, moves a little: the scaler is fitted on
+    # all training rows, the unlabeled ones among them.
+    X, y = load_dataset("digits")
+    splits = [benchmark.split(X, y, 50, 0.1, 1, distribution) for distribution in ("consistent", "reversed")]
+    rows = [data.train_indices[data.y_train != -1] for data in splits]
+    np.testing.assert_array_equal(rows[0], rows[1])
+
+
+def test_recall_by_rank_follows_the_labeled_long_tail():
+    X, y = load_dataset("digits")
+    data = benchmark.split(X, y, 50, 0.1, seed=0, unlabeled_distribution="reversed")
+    head = int(np.argmax(data.long_tail_counts))  # the labeled head: reversed, it has few unlabeled rows
+    assert head != int(np.argmax(data.class_counts))
+    record = benchmark.run_one("oracle-logreg", data, seed=0)
+    y_pred = METHODS["oracle-logreg"].make(0, None, {}).fit(data.X_train, data.y_train_true).predict(data.X_test)
+    assert record["recall_rank_0"] == pytest.approx(recall_score(data.y_test, y_pred, labels=[head], average="macro"))

@@ -7,6 +7,7 @@ from pathlib import Path
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .._classifier import DMLPLClassifier
+from ..datasets import UNLABELED_DISTRIBUTIONS
 from ._data import load_dataset, split
 from ._methods import METHODS, ORACLES, QUICK_PARAMS
 from ._optional import _optional_import
@@ -30,6 +31,14 @@ def _parser():
     parser.add_argument("--label-column", default=None, help="label column of .csv files (default: the last)")
     parser.add_argument("--imbalance-ratio", nargs="+", type=float, default=[50.0], help="one or more (default 50)")
     parser.add_argument("--labeled-fraction", type=float, default=0.1, help="default 0.1")
+    parser.add_argument(
+        "--unlabeled-distribution",
+        nargs="+",
+        choices=UNLABELED_DISTRIBUTIONS,
+        default=["consistent"],
+        help="class distribution of the unlabeled rows, one or more: consistent (the labeled rows' long "
+        "tail, the default), uniform or reversed; the labeled and test rows are the same in all three",
+    )
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds: 0 .. N-1 (default 5)")
     parser.add_argument(
         "--methods",
@@ -112,14 +121,27 @@ def run_benchmark(argv=None):
     dmlpl_params = {**(QUICK_PARAMS if args.quick else {}), **chosen}
     datasets = {Path(name).stem if Path(name).suffix else name: name for name in args.datasets}
     loaded = {label: load_dataset(name, args.label_column) for label, name in datasets.items()}
-    settings = [(d, r, s) for d in loaded for r in args.imbalance_ratio for s in range(args.seeds)]
+    settings = [
+        (dataset, ratio, distribution, seed)
+        for dataset in loaded
+        for ratio in args.imbalance_ratio
+        for distribution in args.unlabeled_distribution
+        for seed in range(args.seeds)
+    ]
     runs = []
     with tqdm(total=len(settings) * len(methods), unit="run") as progress:
-        for dataset, ratio, seed in settings:
-            data = split(*loaded[dataset], ratio, args.labeled_fraction, seed)
+        for dataset, ratio, distribution, seed in settings:
+            data = split(*loaded[dataset], ratio, args.labeled_fraction, seed, distribution)
+            unlabeled = "" if distribution == "consistent" else f" {distribution}"
             for method in methods:
-                progress.set_description(f"{dataset} ir={ratio:g} seed={seed} {method}")
-                record = {"dataset": dataset, "imbalance_ratio": ratio, "seed": seed, "method": method}
+                progress.set_description(f"{dataset} ir={ratio:g}{unlabeled} seed={seed} {method}")
+                record = {
+                    "dataset": dataset,
+                    "imbalance_ratio": ratio,
+                    "unlabeled_distribution": distribution,
+                    "seed": seed,
+                    "method": method,
+                }
                 runs.append({**record, **run_one(method, data, seed, dmlpl_params)})
                 progress.update()
     summary = summarise(runs)

@@ -101,7 +101,7 @@ def _load_keel(name):
     )
 
 
-def split(X, y, imbalance_ratio, labeled_fraction, seed):
+def split(X, y, imbalance_ratio, labeled_fraction, seed, unlabeled_distribution="consistent"):
     """Draw the protocol's split and standardise it on the training rows.
 
     Parameters
@@ -116,6 +116,9 @@ def split(X, y, imbalance_ratio, labeled_fraction, seed):
         Share of each class's training rows that keep their label.
     seed : int
         Seed of the split.
+    unlabeled_distribution : {"consistent", "uniform", "reversed"}, default="consistent"
+        Class distribution of the unlabeled rows; the labeled and test rows are the same
+        in all three (see :func:`~sk_dmlpl.datasets.make_long_tailed`).
 
     Returns
     -------
@@ -131,7 +134,9 @@ def split(X, y, imbalance_ratio, labeled_fraction, seed):
     >>> data.X_train.shape[1], bool(abs(data.X_train.mean()) < 1e-6)
     (64, True)
     """
-    data = make_long_tailed(X, y, imbalance_ratio, labeled_fraction, random_state=seed)
+    data = make_long_tailed(
+        X, y, imbalance_ratio, labeled_fraction, random_state=seed, unlabeled_distribution=unlabeled_distribution
+    )
     scaler = StandardScaler().fit(data.X_train)
     data.X_train = scaler.transform(data.X_train)
     data.X_test = scaler.transform(data.X_test)

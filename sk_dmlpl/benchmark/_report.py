@@ -58,13 +58,15 @@ def _notes(records):
     return [line for line in lines if line]
 
 
-def _title(dataset, ratio, records):
-    """The heading of one setting."""
-    return f"{dataset}, imbalance ratio {ratio:g}, {records[0]['n_seeds']} seed(s)"
+def _title(setting, records):
+    """The heading of one setting; it names the unlabeled rows' distribution unless consistent."""
+    dataset, ratio, distribution = setting
+    unlabeled = "" if distribution == "consistent" else f", {distribution} unlabeled rows"
+    return f"{dataset}, imbalance ratio {ratio:g}{unlabeled}, {records[0]['n_seeds']} seed(s)"
 
 
 def format_text(summary):
-    """The summary as aligned plain-text tables, one per data set and ratio.
+    """The summary as aligned plain-text tables, one per setting (data set, ratio, unlabeled rows).
 
     Examples
     --------
@@ -79,17 +81,17 @@ def format_text(summary):
     digits, imbalance ratio 50, 2 seed(s)
     """
     blocks = []
-    for (dataset, ratio), records in _settings(summary).items():
+    for setting, records in _settings(summary).items():
         rows = _table(records)
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        blocks.append("\n".join([_title(dataset, ratio, records), *lines, *_notes(records)]))
+        blocks.append("\n".join([_title(setting, records), *lines, *_notes(records)]))
     return "\n\n".join(blocks)
 
 
 def _format_markdown(summary, plots=None):
-    """The summary as Markdown tables, one per data set and ratio, with links to ``plots``."""
+    """The summary as Markdown tables, one per setting, with links to ``plots``."""
     blocks = ["# sk-dmlpl benchmark\n\nMean ± standard deviation over seeds; test-set metrics."]
     for setting, records in _settings(summary).items():
         rows = _table(records)
@@ -97,7 +99,7 @@ def _format_markdown(summary, plots=None):
         lines.insert(1, "|" + " --- |" * len(rows[0]))
         images = [f"![{Path(path).stem}]({Path(path).name})" for path in (plots or {}).get(setting, [])]
         notes = "\n\n".join(_notes(records))  # a Markdown paragraph each
-        blocks.append("\n".join([f"## {_title(*setting, records)}", "", *lines, "", notes, "", *images]))
+        blocks.append("\n".join([f"## {_title(setting, records)}", "", *lines, "", notes, "", *images]))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -111,7 +113,7 @@ def _write_csv(path, records):
 
 
 def _plot(summary, out):
-    """Draw, per data set and ratio, the balanced accuracy of each method and the recall by class.
+    """Draw, per setting, the balanced accuracy of each method and the recall by class.
 
     Parameters
     ----------
@@ -123,15 +125,18 @@ def _plot(summary, out):
     Returns
     -------
     plots : dict
-        ``{(dataset, ratio): [paths]}``.
+        ``{(dataset, ratio, unlabeled distribution): [paths]}``; the files are named
+        ``<dataset>_ir<ratio>[_<distribution>]_<plot>.png``, the distribution left out when
+        consistent.
     """
     matplotlib = _optional_import("matplotlib", "matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plots = {}
-    for (dataset, ratio), records in _settings(summary).items():
-        stem = out / f"{_slug(dataset)}_ir{ratio:g}"
+    for setting, records in _settings(summary).items():
+        dataset, ratio, distribution = setting
+        stem = out / f"{_slug(dataset)}_ir{ratio:g}{'' if distribution == 'consistent' else '_' + distribution}"
         fig, ax = plt.subplots(figsize=(1 + 0.7 * len(records), 4), layout="constrained")
         ax.bar(
             [record["method"] for record in records],
@@ -140,7 +145,7 @@ def _plot(summary, out):
             capsize=3,
             color=["tab:blue" if record["method"].startswith("dmlpl") else "tab:gray" for record in records],
         )
-        ax.set(ylabel="balanced accuracy (test)", ylim=(0, 1), title=_title(dataset, ratio, records))
+        ax.set(ylabel="balanced accuracy (test)", ylim=(0, 1), title=_title(setting, records))
         ax.tick_params(axis="x", rotation=45)
         plt.setp(ax.get_xticklabels(), ha="right")
         paths = [_save(plt, fig, f"{stem}_balanced_accuracy.png")]
@@ -158,11 +163,13 @@ def _plot(summary, out):
                     capsize=3,
                     label=record["method"],
                 )
-            ax.set(xlabel="class rank by training rows (0 = head)", ylabel="recall (test)", ylim=(-0.05, 1.05))
-            ax.set_title(_title(dataset, ratio, records))
+            # Ranked by the long tail of the labeled rows, which the unlabeled rows follow only when consistent.
+            by = "training rows" if distribution == "consistent" else "labeled rows' long tail"
+            ax.set(xlabel=f"class rank by {by} (0 = head)", ylabel="recall (test)", ylim=(-0.05, 1.05))
+            ax.set_title(_title(setting, records))
             ax.legend()
             paths.append(_save(plt, fig, f"{stem}_recall_by_class.png"))
-        plots[(dataset, ratio)] = paths
+        plots[setting] = paths
     return plots
 
 

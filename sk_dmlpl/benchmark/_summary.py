@@ -12,20 +12,27 @@ PAIRED_GAPS = {
 }
 """Metrics whose gap to ``dmlpl`` is paired by seed: the prefix of their summary fields, and their title."""
 
+SETTING = ("dataset", "imbalance_ratio", "unlabeled_distribution")
+"""The fields that name a setting: the runs of one setting share the same splits, seed by seed."""
+
 
 def summarise(runs):
-    """Mean and standard deviation over seeds of every metric, per data set, ratio and method.
+    """Mean and standard deviation over seeds of every metric, per setting and method.
+
+    A setting is a data set, an imbalance ratio and a distribution of the unlabeled rows.
 
     Parameters
     ----------
     runs : list of dict
         One record per run, with keys ``dataset``, ``imbalance_ratio``, ``method``,
-        ``seed`` and the metrics.
+        ``seed``, the metrics, and ``unlabeled_distribution`` (``"consistent"`` where a
+        run lacks it).
 
     Returns
     -------
     summary : list of dict
-        One record per (dataset, ratio, method) in the order first met: those keys,
+        One record per (dataset, ratio, unlabeled distribution, method) in the order
+        first met: ``dataset``, ``imbalance_ratio``, ``unlabeled_distribution``, ``method``,
         ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
         deviation) for every metric and ``recall_rank_<k>``. The record of every other
         method run beside ``dmlpl`` (its ablations, the peers, the oracle) also holds the
@@ -70,14 +77,14 @@ def summarise(runs):
     """
     groups = {}
     for run in runs:
-        groups.setdefault((run["dataset"], run["imbalance_ratio"], run["method"]), []).append(run)
+        groups.setdefault((*_setting_of(run), run["method"]), []).append(run)
     summary = []
-    for (dataset, ratio, method), group in groups.items():
-        record = {"dataset": dataset, "imbalance_ratio": ratio, "method": method, "n_seeds": len(group)}
+    for (*setting, method), group in groups.items():
+        record = {**dict(zip(SETTING, setting)), "method": method, "n_seeds": len(group)}
         for key in [key for key in group[0] if key in METRICS or key.startswith("recall_rank_")]:
             values = np.array([run[key] for run in group], dtype=float)
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
-        full = groups.get((dataset, ratio, "dmlpl"))
+        full = groups.get((*setting, "dmlpl"))
         if method != "dmlpl" and full:
             for metric, (prefix, _) in PAIRED_GAPS.items():
                 if metric in group[0]:
@@ -141,9 +148,14 @@ def best_peer(summary):
     return max(peers, key=lambda record: record["balanced_accuracy_mean"])["method"] if peers else None
 
 
+def _setting_of(record):
+    """The setting of a run or summary record: ``(dataset, ratio, unlabeled distribution)``."""
+    return record["dataset"], record["imbalance_ratio"], record.get("unlabeled_distribution", "consistent")
+
+
 def _settings(summary):
-    """Split ``summary`` into its settings: ``{(dataset, ratio): records}``."""
+    """Split ``summary`` into its settings: ``{(dataset, ratio, unlabeled distribution): records}``."""
     settings = {}
     for record in summary:
-        settings.setdefault((record["dataset"], record["imbalance_ratio"]), []).append(record)
+        settings.setdefault(_setting_of(record), []).append(record)
     return settings
