@@ -357,3 +357,93 @@ def test_recall_by_rank_follows_the_labeled_long_tail():
     record = benchmark.run_one("oracle-logreg", data, seed=0)
     y_pred = METHODS["oracle-logreg"].make(0, None, {}).fit(data.X_train, data.y_train_true).predict(data.X_test)
     assert record["recall_rank_0"] == pytest.approx(recall_score(data.y_test, y_pred, labels=[head], average="macro"))
+
+
+def _ablation_records(method, gaps_and_sems, n_seeds=20):
+    """Summary records of one ablation on settings digits/penbased x consistent/reversed."""
+    settings = [("digits", "consistent"), ("digits", "reversed"), ("penbased", "consistent")]
+    return [
+        {
+            "dataset": dataset,
+            "imbalance_ratio": 50.0,
+            "unlabeled_distribution": distribution,
+            "method": method,
+            "n_seeds": n_seeds,
+            "gap_to_dmlpl_mean": gap,
+            "gap_to_dmlpl_sem": sem,
+        }
+        for (dataset, distribution), (gap, sem) in zip(settings, gaps_and_sems)
+    ]
+
+
+def test_module_verdict_applies_the_rule_of_design():
+    summary = [
+        {"dataset": "digits", "imbalance_ratio": 50.0, "method": "dmlpl", "n_seeds": 20},  # not an ablation
+        *_ablation_records("dmlpl-pays", [(0.02, 0.01), (-0.01, 0.01), (0.02, 0.01)]),  # worst -1 SE
+        *_ablation_records("dmlpl-one-bad-setting", [(0.05, 0.01), (-0.03, 0.01), (0.04, 0.01)]),  # -3 SE
+        *_ablation_records("dmlpl-negative-mean", [(0.01, 0.01), (-0.02, 0.02), (-0.01, 0.02)]),
+        *_ablation_records("dmlpl-few-seeds", [(0.02, 0.01), (0.03, 0.01), (0.01, 0.01)], n_seeds=5),
+        {"dataset": "digits", "imbalance_ratio": 50.0, "method": "self-training", "n_seeds": 20,
+         "gap_to_dmlpl_mean": -0.1, "gap_to_dmlpl_sem": 0.01},  # a peer, not an ablation
+    ]
+    verdicts = {verdict["method"]: verdict for verdict in benchmark.module_verdict(summary)}
+    assert list(verdicts) == ["dmlpl-pays", "dmlpl-one-bad-setting", "dmlpl-negative-mean", "dmlpl-few-seeds"]
+
+    pays = verdicts["dmlpl-pays"]
+    assert pays["mean_gap"] == pytest.approx(0.01) and pays["n_settings"] == 3
+    assert pays["worst_setting"] == ("digits", 50.0, "reversed") and pays["worst_z"] == pytest.approx(-1)
+    assert pays["pays"] and pays["decided"]
+    bad = verdicts["dmlpl-one-bad-setting"]
+    assert bad["mean_gap"] > 0 and bad["worst_z"] == pytest.approx(-3) and not bad["pays"] and bad["decided"]
+    negative = verdicts["dmlpl-negative-mean"]
+    assert negative["worst_z"] == pytest.approx(-1) and not negative["pays"]
+    few = verdicts["dmlpl-few-seeds"]
+    assert few["pays"] and not few["decided"] and few["n_seeds"] == 5
+
+    lines = benchmark._report._verdict_lines(summary)
+    assert lines[0].startswith("Does each module pay?")
+    assert lines[1:] == [
+        (
+            "dmlpl-pays: mean gap +0.010 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.010 ± 0.010 (-1.0 standard errors); pays"
+        ),
+        (
+            "dmlpl-one-bad-setting: mean gap +0.020 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.030 ± 0.010 (-3.0 standard errors); does not pay"
+        ),
+        (
+            "dmlpl-negative-mean: mean gap -0.007 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.020 ± 0.020 (-1.0 standard errors); does not pay"
+        ),
+        (
+            "dmlpl-few-seeds: mean gap +0.020 over 3 setting(s); worst setting penbased, ratio 50: "
+            "+0.010 ± 0.010 (+1.0 standard errors); pays (undecided below 20 seeds: 5 run)"
+        ),
+    ]
+
+
+def test_module_verdict_on_single_seeds_and_zero_spread():
+    one_seed = _ablation_records("dmlpl-a", [(0.02, np.nan), (-0.01, np.nan)], n_seeds=1)
+    zero_spread = _ablation_records("dmlpl-b", [(0.0, 0.0), (-0.01, 0.0)])
+    verdicts = benchmark.module_verdict([*one_seed, *zero_spread])
+    # One seed: no standard error, so no setting can be judged; the verdict is undecided.
+    assert verdicts[0]["worst_gap"] == pytest.approx(-0.01) and np.isnan(verdicts[0]["worst_z"])
+    assert verdicts[0]["pays"] and not verdicts[0]["decided"]
+    # A negative gap with no spread at all is infinitely many standard errors below zero.
+    assert verdicts[1]["worst_z"] == -np.inf and not verdicts[1]["pays"] and verdicts[1]["decided"]
+    assert "-0.010 (one seed, no standard error); pays (undecided below 20 seeds: 1 run)" in (
+        benchmark._report._verdict_lines(one_seed)[1]
+    )
+    assert benchmark.module_verdict([{"dataset": "d", "imbalance_ratio": 1.0, "method": "dmlpl", "n_seeds": 2}]) == []
+
+
+def test_verdict_follows_the_tables(tmp_path, one_thread, capsys):
+    argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "2", "--out", str(tmp_path), "--quick"]
+    run_benchmark(argv)
+    printed = capsys.readouterr().out.split("\nWrote ")[0].rstrip().splitlines()
+    assert printed[-2].startswith("Does each module pay?")
+    assert printed[-1].startswith("dmlpl-no-finetune: mean gap ") and printed[-1].endswith(
+        "(undecided below 20 seeds: 2 run)"
+    )
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "## Does each module pay?" in markdown and f"- {printed[-1]}" in markdown

@@ -35,7 +35,7 @@ from ._methods import METHODS, ORACLES, QUICK_PARAMS, Method, is_peer
 from ._optional import INSTALL_HINT
 from ._report import format_text
 from ._run import METRICS, N_TAIL, run_one
-from ._summary import PAIRED_GAPS, best_peer, summarise
+from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, best_peer, module_verdict, summarise
 
 __all__ = [
     "INSTALL_HINT",
@@ -44,6 +44,8 @@ __all__ = [
     "N_TAIL",
     "ORACLES",
     "PAIRED_GAPS",
+    "PAYS_SEEDS",
+    "PAYS_STANDARD_ERRORS",
     "QUICK_PARAMS",
     "Method",
     "best_peer",
@@ -51,6 +53,7 @@ __all__ = [
     "is_peer",
     "load_dataset",
     "main",
+    "module_verdict",
     "run_benchmark",
     "run_one",
     "split",

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._optional import _optional_import
 from ._run import METRICS
-from ._summary import PAIRED_GAPS, _settings, best_peer
+from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, _settings, best_peer, module_verdict
 
 
 def _table(records):
@@ -58,6 +58,36 @@ def _notes(records):
     return [line for line in lines if line]
 
 
+def _verdict_lines(summary):
+    """The lines after all tables: whether each module pays (:func:`module_verdict`); none without ablations."""
+    verdicts = module_verdict(summary)
+    if not verdicts:
+        return []
+    header = (
+        "Does each module pay? dmlpl minus the ablation without it, balanced accuracy paired by seed: it pays "
+        f"when positive in the mean over the settings run and not below -{PAYS_STANDARD_ERRORS} standard errors "
+        f"on any one setting, decided on {PAYS_SEEDS} seeds or more."
+    )
+    lines = [header]
+    for verdict in verdicts:
+        dataset, ratio, distribution = verdict["worst_setting"]
+        where = f"{dataset}, ratio {ratio:g}" + ("" if distribution == "consistent" else f", {distribution}")
+        if np.isfinite(verdict["worst_sem"]):
+            worst = (
+                f"{verdict['worst_gap']:+.3f} ± {verdict['worst_sem']:.3f} ({verdict['worst_z']:+.1f} standard errors)"
+            )
+        else:
+            worst = f"{verdict['worst_gap']:+.3f} (one seed, no standard error)"
+        pays = "pays" if verdict["pays"] else "does not pay"
+        if not verdict["decided"]:
+            pays += f" (undecided below {PAYS_SEEDS} seeds: {verdict['n_seeds']} run)"
+        lines.append(
+            f"{verdict['method']}: mean gap {verdict['mean_gap']:+.3f} over {verdict['n_settings']} setting(s); "
+            f"worst setting {where}: {worst}; {pays}"
+        )
+    return lines
+
+
 def _title(setting, records):
     """The heading of one setting; it names the unlabeled rows' distribution unless consistent."""
     dataset, ratio, distribution = setting
@@ -87,7 +117,8 @@ def format_text(summary):
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
         lines.insert(1, "  ".join("-" * width for width in widths))
         blocks.append("\n".join([_title(setting, records), *lines, *_notes(records)]))
-    return "\n\n".join(blocks)
+    verdict = _verdict_lines(summary)
+    return "\n\n".join([*blocks, "\n".join(verdict)] if verdict else blocks)
 
 
 def _format_markdown(summary, plots=None):
@@ -100,6 +131,11 @@ def _format_markdown(summary, plots=None):
         images = [f"![{Path(path).stem}]({Path(path).name})" for path in (plots or {}).get(setting, [])]
         notes = "\n\n".join(_notes(records))  # a Markdown paragraph each
         blocks.append("\n".join([f"## {_title(setting, records)}", "", *lines, "", notes, "", *images]))
+    verdict = _verdict_lines(summary)
+    if verdict:
+        blocks.append(
+            "\n".join(["## Does each module pay?", "", verdict[0], "", *(f"- {line}" for line in verdict[1:])])
+        )
     return "\n\n".join(blocks) + "\n"
 
 

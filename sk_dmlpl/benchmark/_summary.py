@@ -1,4 +1,4 @@
-"""Summary statistics of the benchmark's runs: means over seeds, gaps paired by seed, the best peer."""
+"""Summary statistics of the benchmark's runs: means over seeds, paired gaps, the best peer, module verdicts."""
 
 import numpy as np
 
@@ -105,7 +105,11 @@ def _add_oracle(summary):
         # max keeps the first of equal means: ORACLES' order decides a tie.
         better = max((oracles[name] for name in ORACLES), key=lambda record: record["balanced_accuracy_mean"])
         last = max(index for index, record in enumerate(records) if record["method"] in ORACLES)
-        records = [*records[: last + 1], {**better, "method": "oracle", "oracle_of": better["method"]}, *records[last + 1 :]]
+        records = [
+            *records[: last + 1],
+            {**better, "method": "oracle", "oracle_of": better["method"]},
+            *records[last + 1 :],
+        ]
         result.extend(records)
     return result
 
@@ -146,6 +150,83 @@ def best_peer(summary):
     """
     peers = [record for record in summary if is_peer(record["method"])]
     return max(peers, key=lambda record: record["balanced_accuracy_mean"])["method"] if peers else None
+
+
+PAYS_SEEDS = 20
+"""Seeds below which :func:`module_verdict` leaves its verdict undecided (DESIGN.md)."""
+
+PAYS_STANDARD_ERRORS = 2
+"""How many standard errors below zero one setting may reach before a module does not pay."""
+
+
+def module_verdict(summary, min_seeds=PAYS_SEEDS):
+    """Whether each module of DML-PL pays, by DESIGN.md's rule, from the ablations in ``summary``.
+
+    A module pays when ``dmlpl`` minus the ablation without it (balanced accuracy, paired
+    by seed) is positive in the mean over the settings run and not below
+    ``-PAYS_STANDARD_ERRORS`` standard errors on any one setting. The rule is decided on
+    ``min_seeds`` seeds or more; below that the verdict is given but marked undecided.
+
+    Parameters
+    ----------
+    summary : list of dict
+        As :func:`summarise` returns; the ablations are the methods named ``dmlpl-*``
+        whose records hold ``gap_to_dmlpl_mean`` (they ran beside ``dmlpl``).
+    min_seeds : int, default=PAYS_SEEDS
+        Fewest seeds, on every setting, for a decided verdict.
+
+    Returns
+    -------
+    verdicts : list of dict
+        One per ablation, in the order first met: ``method``; ``n_settings``;
+        ``mean_gap``, the mean over the settings of the paired gap; ``worst_setting``
+        (``(dataset, ratio, unlabeled distribution)``), ``worst_gap``, ``worst_sem`` and
+        ``worst_z`` (gap over standard error), for the setting with the lowest ``worst_z``
+        (NaN where a setting has a single seed); ``n_seeds``, the fewest seeds of any
+        setting; ``pays`` (bool); ``decided``, whether every setting had ``min_seeds``
+        seeds or more.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import module_verdict
+    >>> summary = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": "dmlpl-no-finetune", "n_seeds": 20,
+    ...      "gap_to_dmlpl_mean": gap, "gap_to_dmlpl_sem": 0.01, "unlabeled_distribution": distribution}
+    ...     for gap, distribution in [(0.03, "consistent"), (-0.01, "reversed")]
+    ... ]
+    >>> verdict = module_verdict(summary)[0]
+    >>> round(verdict["mean_gap"], 3), verdict["worst_setting"], round(verdict["worst_z"], 1), verdict["pays"]
+    (0.01, ('digits', 50.0, 'reversed'), -1.0, True)
+    """
+    by_ablation = {}
+    for record in summary:
+        if record["method"].startswith("dmlpl-") and "gap_to_dmlpl_mean" in record:
+            by_ablation.setdefault(record["method"], []).append(record)
+    verdicts = []
+    for method, records in by_ablation.items():
+        gaps = np.array([record["gap_to_dmlpl_mean"] for record in records], dtype=float)
+        sems = np.array([record["gap_to_dmlpl_sem"] for record in records], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # No spread at all: a zero gap is 0 standard errors, any other infinitely many.
+            z = np.where(sems > 0, gaps / sems, np.where(gaps == 0, 0.0, np.sign(gaps) * np.inf))
+        z[np.isnan(sems)] = np.nan
+        worst = int(np.argmin(gaps)) if np.isnan(z).all() else int(np.nanargmin(z))
+        n_seeds = min(record["n_seeds"] for record in records)
+        verdicts.append(
+            {
+                "method": method,
+                "n_settings": len(records),
+                "mean_gap": float(gaps.mean()),
+                "worst_setting": _setting_of(records[worst]),
+                "worst_gap": float(gaps[worst]),
+                "worst_sem": float(sems[worst]),
+                "worst_z": float(z[worst]),
+                "n_seeds": n_seeds,
+                "pays": bool(gaps.mean() > 0 and not (z < -PAYS_STANDARD_ERRORS).any()),
+                "decided": bool(n_seeds >= min_seeds and not np.isnan(z).any()),
+            }
+        )
+    return verdicts
 
 
 def _setting_of(record):
