@@ -40,7 +40,14 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     argv = ["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN[:-2], "oracle", "--out", str(out)]
     summary = run_benchmark([*argv, "--quick"])
 
-    names = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png", "digits_ir50_recall_by_class.png"]
+    names = [
+        "runs.csv",
+        "summary.csv",
+        "table.csv",
+        "summary.md",
+        "digits_ir50_balanced_accuracy.png",
+        "digits_ir50_recall_by_class.png",
+    ]
     for name in names:
         assert (out / name).stat().st_size > 0, name
 
@@ -58,7 +65,9 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     # The summary's oracle is the oracle with the higher balanced accuracy.
     assert [record["method"] for record in summary] == [*METHODS_RUN, "oracle"]
     assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN) + 1
-    better = max(("oracle-logreg", "oracle-rf"), key=lambda method: float(runs[METHODS_RUN.index(method)]["balanced_accuracy"]))
+    better = max(
+        ("oracle-logreg", "oracle-rf"), key=lambda method: float(runs[METHODS_RUN.index(method)]["balanced_accuracy"])
+    )
     assert summary[-1]["oracle_of"] == better
     assert summary[-1]["balanced_accuracy_mean"] == summary[METHODS_RUN.index(better)]["balanced_accuracy_mean"]
     printed = capsys.readouterr().out
@@ -191,7 +200,11 @@ STRONG_FOREST = {"n_estimators": 300, "sampling_strategy": "all", "replacement":
         ("hgb-balanced", "labeled", {"class_weight": "balanced", "random_state": 7}),
         ("smote-knn", "labeled", {"smote__k_neighbors": 2, "smote__random_state": 7, "knn__n_neighbors": 3}),
         ("balanced-rf", "labeled", {**STRONG_FOREST, "random_state": 7}),
-        ("self-training-rf", "semi", {f"estimator__{key}": value for key, value in {**STRONG_FOREST, "random_state": 7}.items()}),
+        (
+            "self-training-rf",
+            "semi",
+            {f"estimator__{key}": value for key, value in {**STRONG_FOREST, "random_state": 7}.items()},
+        ),
         ("oracle-logreg", "oracle", {"class_weight": "balanced", "max_iter": 3000}),
         ("oracle-rf", "oracle", {**STRONG_FOREST, "random_state": 7}),
     ],
@@ -260,7 +273,7 @@ def test_keel_missing_says_how_to_install(monkeypatch):
 # The code under test: the checkout this sk_dmlpl comes from, first on the path of a subprocess.
 SOURCE_ROOT = Path(sk_dmlpl.__file__).resolve().parents[1]
 CHEAP_RUN = ["--methods", "logreg-balanced", "oracle", "--seeds", "1"]
-OUTPUT_FILES = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png"]
+OUTPUT_FILES = ["runs.csv", "summary.csv", "table.csv", "summary.md", "digits_ir50_balanced_accuracy.png"]
 # A tqdm update, as written to a file: "<description>: 50%|#####     | 1/2 [00:00<00:00, 3.1run/s]".
 PROGRESS = re.compile(r"\|\s*\d+/\d+ \[[^\]]*\]\s*$")
 
@@ -316,9 +329,14 @@ def test_unlabeled_distributions_are_settings_of_their_own(tmp_path, capsys):
     printed_alone = capsys.readouterr().out
 
     settings = [(record["unlabeled_distribution"], record["method"]) for record in both]
-    assert settings == [(d, m) for d in ("consistent", "reversed") for m in ("logreg-balanced", "self-training-balanced")]
+    assert settings == [
+        (d, m) for d in ("consistent", "reversed") for m in ("logreg-balanced", "self-training-balanced")
+    ]
     titles = [line for line in printed.splitlines() if line.startswith("digits, ")]
-    assert titles == ["digits, imbalance ratio 50, 2 seed(s)", "digits, imbalance ratio 50, reversed unlabeled rows, 2 seed(s)"]
+    assert titles == [
+        "digits, imbalance ratio 50, 2 seed(s)",
+        "digits, imbalance ratio 50, reversed unlabeled rows, 2 seed(s)",
+    ]
     for name in ["digits_ir50_balanced_accuracy.png", "digits_ir50_reversed_recall_by_class.png"]:
         assert (tmp_path / "both" / name).stat().st_size > 0, name
     runs = read_csv(tmp_path / "both" / "runs.csv")
@@ -383,8 +401,14 @@ def test_module_verdict_applies_the_rule_of_design():
         *_ablation_records("dmlpl-one-bad-setting", [(0.05, 0.01), (-0.03, 0.01), (0.04, 0.01)]),  # -3 SE
         *_ablation_records("dmlpl-negative-mean", [(0.01, 0.01), (-0.02, 0.02), (-0.01, 0.02)]),
         *_ablation_records("dmlpl-few-seeds", [(0.02, 0.01), (0.03, 0.01), (0.01, 0.01)], n_seeds=5),
-        {"dataset": "digits", "imbalance_ratio": 50.0, "method": "self-training", "n_seeds": 20,
-         "gap_to_dmlpl_mean": -0.1, "gap_to_dmlpl_sem": 0.01},  # a peer, not an ablation
+        {
+            "dataset": "digits",
+            "imbalance_ratio": 50.0,
+            "method": "self-training",
+            "n_seeds": 20,
+            "gap_to_dmlpl_mean": -0.1,
+            "gap_to_dmlpl_sem": 0.01,
+        },  # a peer, not an ablation
     ]
     verdicts = {verdict["method"]: verdict for verdict in benchmark.module_verdict(summary)}
     assert list(verdicts) == ["dmlpl-pays", "dmlpl-one-bad-setting", "dmlpl-negative-mean", "dmlpl-few-seeds"]
@@ -431,8 +455,9 @@ def test_module_verdict_on_single_seeds_and_zero_spread():
     assert verdicts[0]["pays"] and not verdicts[0]["decided"]
     # A negative gap with no spread at all is infinitely many standard errors below zero.
     assert verdicts[1]["worst_z"] == -np.inf and not verdicts[1]["pays"] and verdicts[1]["decided"]
-    assert "-0.010 (one seed, no standard error); pays (undecided below 20 seeds: 1 run)" in (
-        benchmark._report._verdict_lines(one_seed)[1]
+    assert (
+        "-0.010 (one seed, no standard error); pays (undecided below 20 seeds: 1 run)"
+        in (benchmark._report._verdict_lines(one_seed)[1])
     )
     assert benchmark.module_verdict([{"dataset": "d", "imbalance_ratio": 1.0, "method": "dmlpl", "n_seeds": 2}]) == []
 
@@ -447,3 +472,30 @@ def test_verdict_follows_the_tables(tmp_path, one_thread, capsys):
     )
     markdown = (tmp_path / "summary.md").read_text()
     assert "## Does each module pay?" in markdown and f"- {printed[-1]}" in markdown
+
+
+def test_table_csv_is_small_and_renders_as_an_rst_csv_table(tmp_path, capsys):
+    out = tmp_path / "results"
+    summary = run_benchmark(["--methods", "logreg-balanced", "oracle", "--seeds", "2", "--out", str(out)])
+    capsys.readouterr()
+    rows = list(csv.reader((out / "table.csv").open(newline="")))
+    assert rows == benchmark.table_rows(summary)
+    assert rows[0] == list(benchmark.TABLE_COLUMNS.values())
+    assert [row[3] for row in rows[1:]] == [
+        "logreg-balanced",
+        "oracle-logreg",
+        "oracle-rf",
+        f"oracle ({summary[-1]['oracle_of']})",
+    ]
+    assert rows[1][:5] == ["digits", "50", "consistent", "logreg-balanced", "2"]
+    mean, std = summary[0]["balanced_accuracy_mean"], summary[0]["balanced_accuracy_std"]
+    assert rows[1][5] == f"{mean:.3f} ± {std:.3f}" and rows[1][7] == "-"
+
+    # The docs can render a committed copy with docutils' csv-table and :file:.
+    core = pytest.importorskip("docutils.core")
+    page = tmp_path / "page.rst"
+    page.write_text(".. csv-table:: The results\n   :file: results/table.csv\n   :header-rows: 1\n")
+    html = core.publish_string(
+        page.read_text(), source_path=str(page), writer="html", settings_overrides={"report_level": 2, "halt_level": 2}
+    ).decode()
+    assert '<th class="head">dmlpl minus it (bal. acc.)</th>' in html and rows[1][5] in html

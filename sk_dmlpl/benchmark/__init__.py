@@ -33,7 +33,7 @@ from ._cli import main, run_benchmark
 from ._data import load_dataset, split
 from ._methods import METHODS, ORACLES, QUICK_PARAMS, Method, is_peer
 from ._optional import INSTALL_HINT
-from ._report import format_text
+from ._report import TABLE_COLUMNS, format_text, table_rows
 from ._run import METRICS, N_TAIL, run_one
 from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, best_peer, module_verdict, summarise
 
@@ -47,6 +47,7 @@ __all__ = [
     "PAYS_SEEDS",
     "PAYS_STANDARD_ERRORS",
     "QUICK_PARAMS",
+    "TABLE_COLUMNS",
     "Method",
     "best_peer",
     "format_text",
@@ -58,4 +59,5 @@ __all__ = [
     "run_one",
     "split",
     "summarise",
+    "table_rows",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._optional import _optional_import
 from ._run import METRICS
-from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, _settings, best_peer, module_verdict
+from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, _setting_of, _settings, best_peer, module_verdict
 
 
 def _table(records):
@@ -139,6 +139,70 @@ def _format_markdown(summary, plots=None):
     return "\n\n".join(blocks) + "\n"
 
 
+TABLE_COLUMNS = {
+    "dataset": "data set",
+    "imbalance_ratio": "ratio",
+    "unlabeled_distribution": "unlabeled",
+    "method": "method",
+    "n_seeds": "seeds",
+    "balanced_accuracy": "bal. acc.",
+    "tail_recall": METRICS["tail_recall"],
+    "pseudo_label_balanced_accuracy": METRICS["pseudo_label_balanced_accuracy"],
+    "gap_to_dmlpl": "dmlpl minus it (bal. acc.)",
+}
+"""The columns of ``table.csv``, by summary field, with their headers."""
+
+
+def table_rows(summary):
+    """The summary as a small table of strings, as ``table.csv`` holds it, the first row the headers.
+
+    One row per setting and method: the setting, the method (``oracle (<name>)`` for the
+    better oracle), the number of seeds, the mean ± standard deviation of the balanced
+    accuracy, tail-3 recall and pseudo-labels' balanced accuracy (``-`` where there are
+    none), and ``dmlpl`` minus the method's balanced accuracy paired by seed, mean ±
+    standard error, with the seeds on which ``dmlpl`` scored higher (empty for ``dmlpl``).
+
+    Parameters
+    ----------
+    summary : list of dict
+        As :func:`summarise` returns.
+
+    Returns
+    -------
+    rows : list of list of str
+        The headers of :data:`TABLE_COLUMNS`, then one row per summary record.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import summarise, table_rows
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed, "balanced_accuracy": score}
+    ...     for method, scores in [("dmlpl", [0.8, 0.7]), ("smote-knn", [0.7, 0.65])]
+    ...     for seed, score in enumerate(scores)
+    ... ]
+    >>> for row in table_rows(summarise(runs)):
+    ...     print(row[3:6], row[-1])
+    ['method', 'seeds', 'bal. acc.'] dmlpl minus it (bal. acc.)
+    ['dmlpl', '2', '0.750 ± 0.050']
+    ['smote-knn', '2', '0.675 ± 0.025'] +0.075 ± 0.025 (2 of 2)
+    """
+    rows = [list(TABLE_COLUMNS.values())]
+    for record in summary:
+        dataset, ratio, distribution = _setting_of(record)
+        method = f"oracle ({record['oracle_of']})" if record.get("oracle_of") else record["method"]
+        cells = [dataset, f"{ratio:g}", distribution, method, str(record["n_seeds"])]
+        for metric in ("balanced_accuracy", "tail_recall", "pseudo_label_balanced_accuracy"):
+            mean, std = record.get(f"{metric}_mean", np.nan), record.get(f"{metric}_std", np.nan)
+            cells.append("-" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
+        gap = ""
+        if "gap_to_dmlpl_mean" in record:
+            sem = record["gap_to_dmlpl_sem"]
+            spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""
+            gap = f"{record['gap_to_dmlpl_mean']:+.3f}{spread} ({record['dmlpl_wins']} of {record['n_seeds']})"
+        rows.append([*cells, gap])
+    return rows
+
+
 def _write_csv(path, records):
     """Write dicts as CSV; the columns are the union of their keys, in the order first met."""
     columns = list(dict.fromkeys(key for record in records for key in record))
@@ -222,7 +286,7 @@ def _slug(name):
 
 
 def _write_outputs(runs, summary, out):
-    """Write ``runs.csv``, ``summary.csv``, the plots and ``summary.md`` under ``out``.
+    """Write ``runs.csv``, ``summary.csv``, ``table.csv``, the plots and ``summary.md`` under ``out``.
 
     Parameters
     ----------
@@ -242,6 +306,9 @@ def _write_outputs(runs, summary, out):
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "runs.csv", runs)
     _write_csv(out / "summary.csv", summary)
+    with open(out / "table.csv", "w", newline="") as file:
+        csv.writer(file).writerows(table_rows(summary))
     plots = _plot(summary, out)
     (out / "summary.md").write_text(_format_markdown(summary, plots))
-    return [out / "runs.csv", out / "summary.csv", out / "summary.md"] + [Path(p) for ps in plots.values() for p in ps]
+    written = [out / name for name in ("runs.csv", "summary.csv", "table.csv", "summary.md")]
+    return written + [Path(p) for ps in plots.values() for p in ps]
