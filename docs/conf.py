@@ -136,8 +136,9 @@ BENCHMARKS = {
     # Its held-out section: three data sets the defaults were not chosen on, DML-PL and the peers.
     "held_out": [
         "--datasets", "satimage", "segment", "texture", "--imbalance-ratio", "50", "--seeds", "20",
-        "--methods", "dmlpl", "self-training", "label-spreading", "logreg-balanced", "smote-logreg",
-        "balanced-rf", "easy-ensemble", "oracle",
+        "--methods", "dmlpl", "self-training", "self-training-balanced", "self-training-rf", "label-spreading",
+        "logreg-balanced", "svc-balanced", "hgb-balanced", "smote-logreg", "smote-knn", "balanced-rf",
+        "easy-ensemble", "oracle",
     ],
 }
 

