@@ -19,20 +19,22 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._neighbors import nearest_neighbors
-from ._network import METRIC_LOSSES, PairDataset, build_net, resolve_device, seeded_torch
+from ._network import METRIC_LOSSES, build_net, resolve_device, seeded_torch, train_net
 from ._persistence import fitted_state, load_estimator, save_estimator
 from ._pseudo_labeling import (
     CenterView,
+    ForestView,
     HeadView,
     InputView,
     NeighborVoteView,
     Rows,
     blend_proba,
+    child_generator,
     fit_views,
     select_pseudo_labels,
-    view_weights,
 )
 from ._validation import densify, validate_prediction_data, validate_training_data
+from ._view_weights import group_weights_to_view_weights, held_out_probabilities, learn_group_weights, view_weights
 from .metrics import labeled_rows
 
 _SEED_MAX = np.iinfo(np.int32).max
@@ -143,6 +145,17 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     quota : {"per_class", "global"}, default="per_class"
         ``"per_class"`` takes the same share of each class's candidates each round;
         ``"global"`` takes the most reliable rows whatever their class.
+    view_weighting : {"learned", "fixed"}, default="fixed"
+        How the class views are weighed in the pseudo-label scores and in
+        ``predict_proba``. ``"fixed"``: the embedding's views share
+        ``1 - input_view_weight`` and the input view has ``input_view_weight``.
+        ``"learned"``: a forest view (a balanced random forest on the input features)
+        joins them, and each fit learns the weights of three groups (the embedding's
+        views, the input view, the forest) from the given labels: twice, half of them are
+        held out, a probe network learns the metric on the other half, and the weights
+        that blend the held-out rows' group probabilities best (in balanced accuracy,
+        then class-balanced log-loss) are kept. It costs two more metric-learning stages
+        and a forest each round; ``input_view_weight`` is then not used.
     fine_tune_head : {"given", "all"}, default="given"
         Labels the head learns from during fine-tuning. ``"given"`` keeps it on the given
         labels, so that it cannot memorise wrong pseudo-labels (the metric loss still
@@ -186,15 +199,20 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         ``InputView`` around a ``LogisticRegression``, unless ``input_view_weight=0``).
     view_weights_ : dict of str to float
         The weight of each view in ``predict_proba``.
+    view_group_weights_ : dict of str to float or None
+        With ``view_weighting="learned"``, the learned weights of the groups
+        ``"embedding"``, ``"input"`` and ``"forest"``; ``None`` otherwise, or when there was
+        no unlabeled row or too few labels to hold out.
     class_prior_ : ndarray of shape (n_classes,)
         Share of each class among the labeled and pseudo-labeled training rows, which
         ``predict_proba`` divides by (see ``logit_adjustment``).
     history_ : list of dict
         One record per step of ``fit``: ``round`` (0 before the first round), ``step``
-        (``"input-space neighbors"``, ``"metric learning"``, ``"pseudo-labeling"``,
-        ``"fine-tuning"``, ``"final views"``) and ``seconds``; the training steps add
+        (``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``,
+        ``"pseudo-labeling"``, ``"fine-tuning"``, ``"final views"``) and ``seconds``; the training steps add
         ``loss``, the pseudo-labeling steps ``n_pseudo_labels`` and ``mean_reliability``
-        per class, and the steps that fit views ``view_seconds``, each view's seconds.
+        per class, the steps that fit views ``view_seconds``, each view's seconds, and the
+        ``"view weights"`` step ``group_weights`` when they are learned.
 
     See Also
     --------
@@ -246,6 +264,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         "n_subclusters": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "quota": [StrOptions({"per_class", "global"})],
+        "view_weighting": [StrOptions({"learned", "fixed"})],
         "fine_tune_head": [StrOptions({"given", "all"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -276,6 +295,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         n_subclusters=3,
         max_iter=3,
         quota="per_class",
+        view_weighting="fixed",
         fine_tune_head="given",
         device="auto",
         random_state=None,
@@ -303,6 +323,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.n_subclusters = n_subclusters
         self.max_iter = max_iter
         self.quota = quota
+        self.view_weighting = view_weighting
         self.fine_tune_head = fine_tune_head
         self.device = device
         self.random_state = random_state
@@ -392,6 +413,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
             self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False))
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
+            self.view_group_weights_ = None
+            if self.view_weighting == "learned":
+                self.view_group_weights_ = self._step(
+                    round_, "view weights", self._learn_view_weights, X, labels, neighbors, device, rng
+                )
             while (labels < 0).any() and round_ < self.max_iter:
                 round_ += 1
                 rows, pseudo_labels = self._step(round_, "pseudo-labeling", self._pseudo_labeling, X, labels, round_, rng)
@@ -428,7 +454,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
     def _metric_learning(self, X, labels, neighbors, rng):
         """Step 1: train the network on the labeled rows, the unlabeled ones through their neighbors."""
-        return None, self._train(X, labels, neighbors, self.max_epochs, self.lr, rng)
+        n_classes = len(self.classes_)
+        return None, train_net(self.net_, X, labels, neighbors, n_classes, self.max_epochs, self.lr, child_generator(rng))
 
     def _pseudo_labeling(self, X, labels, round_, rng):
         """Step 2: score the unlabeled rows by the blended class views; take each class's share.
@@ -436,10 +463,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Returns the positions of the rows taken and their pseudo-labels.
         """
         unlabeled = np.flatnonzero(labels < 0)
-        rows = self._rows(X)
+        rows = Rows.embedded(self.net_, X)
         seconds = {}
-        views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), _child_rng(rng), seconds)
-        proba = blend_proba(views, view_weights(views, self.input_view_weight), rows.take(unlabeled), seconds)
+        views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), child_generator(rng), seconds)
+        proba = blend_proba(views, self._view_weights(views), rows.take(unlabeled), seconds)
         fraction = 1.0 / (self.max_iter - round_ + 1)
         selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
         counts = np.bincount(pseudo_labels, minlength=len(self.classes_))
@@ -460,13 +487,15 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     def _fine_tuning(self, X, labels, neighbors, rng):
         """Step 3: keep training the network, warm-started, on labeled and pseudo-labeled rows."""
         head_labels = np.where(self.labeled_iter_ == 0, labels, -1) if self.fine_tune_head == "given" else labels
-        return None, self._train(X, labels, neighbors, self.fine_tune_epochs, self.fine_tune_lr, rng, head_labels)
+        epochs, lr, n_classes = self.fine_tune_epochs, self.fine_tune_lr, len(self.classes_)
+        return None, train_net(self.net_, X, labels, neighbors, n_classes, epochs, lr, child_generator(rng), head_labels)
 
     def _final_views(self, X, labels, rng):
         """The views that ``predict`` blends, fitted on every labeled and pseudo-labeled row."""
         seconds = {}
-        views = fit_views(self._views(at_predict=True), self._rows(X), labels, len(self.classes_), _child_rng(rng), seconds)
-        return (views, view_weights(views, self.input_view_weight)), {"view_seconds": seconds}
+        rows = Rows.embedded(self.net_, X)
+        views = fit_views(self._views(at_predict=True), rows, labels, len(self.classes_), child_generator(rng), seconds)
+        return (views, self._view_weights(views)), {"view_seconds": seconds}
 
     def _views(self, at_predict):
         """The unfitted class views of a round, or (``at_predict``) those that ``predict`` blends.
@@ -478,25 +507,33 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             views["neighbors"] = NeighborVoteView(self.n_vote_neighbors, self.temperature)
         if self.head_weight > 0:  # with head_weight=0 the head is never trained: leave it out
             views["head"] = HeadView()
-        if self.input_view_weight > 0:
+        if self.input_view_weight > 0 or self.view_weighting == "learned":
             views["input"] = InputView()
+        if self.view_weighting == "learned":
+            views["forest"] = ForestView()
         return views
 
-    def _rows(self, X, dtype=np.float32):
-        """``X`` embedded: the rows as the class views see them."""
-        embedding, logits = self.net_.embed(X)
-        return Rows(X, embedding.astype(dtype, copy=False), logits.astype(dtype, copy=False))
+    def _view_weights(self, views):
+        """The blend weights of ``views``: learned by group, or shared out by ``input_view_weight``."""
+        if self.view_group_weights_ is None:
+            return view_weights(views, self.input_view_weight)
+        return group_weights_to_view_weights(views, self.view_group_weights_)
 
-    def _train(self, X, labels, neighbors, epochs, lr, rng, head_labels=None):
-        """Train the net for ``epochs`` on class-balanced batches of paired copies; return its record."""
-        dataset = PairDataset(X, labels, neighbors, len(self.classes_), _child_rng(rng), head_labels)
-        self.net_.set_params(max_epochs=epochs, lr=lr)
-        # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
-        # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.
-        self.net_.notify("on_train_begin", X=dataset, y=None)
-        self.net_.fit_loop(dataset, None)
-        self.net_.notify("on_train_end", X=dataset, y=None)
-        return {"loss": float(self.net_.history[-1, "train_loss"])}
+    def _learn_view_weights(self, X, labels, neighbors, device, rng):
+        """The view groups' weights, learned on given labels held out from probe networks."""
+        if neighbors is None:  # no unlabeled row: nothing to hold the labels out among
+            return None, {}
+
+        def train_probe(probe_labels):
+            net = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False))
+            train_net(net, X, probe_labels, neighbors, len(self.classes_), self.max_epochs, self.lr, child_generator(rng))
+            return Rows.embedded(net, X)
+
+        found = held_out_probabilities(labels, train_probe, lambda: self._views(at_predict=True), len(self.classes_), rng)
+        if found is None:
+            return None, {}
+        weights = learn_group_weights(*found)
+        return weights, {"group_weights": weights}
 
     # -- prediction --
 
@@ -536,7 +573,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """
         X = validate_prediction_data(self, X)
         # float64 from here: float32 products would depend, in the last bits, on batch order.
-        proba = blend_proba(self.views_, self.view_weights_, self._rows(X, np.float64))
+        proba = blend_proba(self.views_, self.view_weights_, Rows.embedded(self.net_, X, np.float64))
         if self.logit_adjustment == 0:  # untouched: renormalising would move the last bits
             return proba
         # Only here, not in the pseudo-label scores: the per-class quota already shares the
@@ -676,11 +713,6 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         save : Write a fitted estimator, with an example that reads it back.
         """
         return load_estimator(cls, path, device)
-
-
-def _child_rng(rng):
-    """A numpy Generator seeded from ``rng``: one draw, so the sequence stays reproducible."""
-    return np.random.default_rng(rng.randint(_SEED_MAX))
 
 
 def _class_prior(labels, n_classes):

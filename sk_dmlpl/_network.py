@@ -251,6 +251,23 @@ class MetricNet(NeuralNet):
         return np.concatenate(embeddings), np.concatenate(logits)
 
 
+def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None):
+    """Train ``net`` for ``epochs`` at ``lr`` on class-balanced batches of paired copies.
+
+    ``rng`` (a numpy Generator) draws the positives and seeds the sampler; ``head_labels``
+    are the labels the head learns (default ``labels``). Returns ``{"loss": ...}``, the
+    last epoch's mean training loss.
+    """
+    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels)
+    net.set_params(max_epochs=epochs, lr=lr)
+    # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
+    # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.
+    net.notify("on_train_begin", X=dataset, y=None)
+    net.fit_loop(dataset, None)
+    net.notify("on_train_end", X=dataset, y=None)
+    return {"loss": float(net.history[-1, "train_loss"])}
+
+
 # -- construction --
 
 def build_net(n_features, n_classes, device, params):

@@ -12,6 +12,8 @@ any other object, so loading a file runs no code from it:
   its parameters and fitted attributes, and rebuilt only if its class is on a short
   allow-list;
 - ``arrays``: the fitted numeric arrays, as CPU tensors;
+- ``tensors``: the numeric arrays inside ``attributes`` (a class view's fitted arrays), as
+  CPU tensors that the JSON names;
 - ``state_dict``: the weights and buffers of the torch module, as CPU tensors.
 
 The network itself is rebuilt from the parameters on load, which is why only parameters
@@ -32,7 +34,7 @@ from ._network import build_net, resolve_device, seeded_torch
 from ._pseudo_labeling import VIEW_CLASSES
 
 FORMAT = "sk-dmlpl"
-FORMAT_VERSION = 3  # 2 added class_prior_; 3 holds the fitted class views in views_
+FORMAT_VERSION = 3  # 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors
 
 # Names a file may set on the loaded estimator: public fitted attributes.
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")
@@ -59,7 +61,10 @@ def save_estimator(estimator, path):
     check_is_fitted(estimator)
     from . import __version__
 
-    params = {name: _encode(value, f"parameter {name!r}") for name, value in estimator.get_params(deep=False).items()}
+    tensors = {}  # numeric arrays inside the JSON (a view's fitted arrays), stored as tensors
+    params = {
+        name: _encode(value, f"parameter {name!r}", tensors) for name, value in estimator.get_params(deep=False).items()
+    }
     state = fitted_state(estimator)
     net = state.pop("net_")
     arrays, attributes = {}, {}
@@ -70,7 +75,7 @@ def save_estimator(estimator, path):
                 continue
             except (TypeError, ValueError):  # a dtype torch lacks: JSON keeps it exactly
                 pass
-        attributes[name] = _encode(value, f"attribute {name!r}")
+        attributes[name] = _encode(value, f"attribute {name!r}", tensors)
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -78,6 +83,7 @@ def save_estimator(estimator, path):
         "params": json.dumps(params),
         "attributes": json.dumps(attributes),
         "arrays": arrays,
+        "tensors": tensors,
         "state_dict": {name: tensor.detach().cpu() for name, tensor in net.module_.state_dict().items()},
     }
     torch.save(payload, path)
@@ -98,8 +104,9 @@ def load_estimator(cls, path, device=None):
             f"{FORMAT_VERSION} only. Load it with the sk_dmlpl version that wrote it and save it again."
         )
     try:
-        params = {name: _decode(value) for name, value in json.loads(payload["params"]).items()}
-        attributes = {name: _decode(value) for name, value in json.loads(payload["attributes"]).items()}
+        tensors = payload["tensors"]
+        params = {name: _decode(value, tensors) for name, value in json.loads(payload["params"]).items()}
+        attributes = {name: _decode(value, tensors) for name, value in json.loads(payload["attributes"]).items()}
         attributes.update({name: _as_array(tensor) for name, tensor in payload["arrays"].items()})
         state_dict = {name: _as_tensor(tensor) for name, tensor in payload["state_dict"].items()}
     except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -172,8 +179,11 @@ def _as_array(value):
 # -- JSON with tagged containers: a plain JSON dict never stands for two things --
 
 
-def _encode(value, where):
-    """Turn ``value`` into JSON data; containers and arrays become ``{"type": ..., ...}``."""
+def _encode(value, where, tensors):
+    """Turn ``value`` into JSON data; containers and arrays become ``{"type": ..., ...}``.
+
+    A numeric array goes into ``tensors`` (a dict of name to tensor), which the JSON names.
+    """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic) and value.dtype.kind in "biufU":
@@ -181,52 +191,60 @@ def _encode(value, where):
     if isinstance(value, torch.device):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return {"type": type(value).__name__, "items": [_encode(item, where) for item in value]}
+        return {"type": type(value).__name__, "items": [_encode(item, where, tensors) for item in value]}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"type": "dict", "items": {key: _encode(item, where) for key, item in value.items()}}
+        return {"type": "dict", "items": {key: _encode(item, where, tensors) for key, item in value.items()}}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.ndim > 0:
+        try:
+            tensors[str(len(tensors))] = torch.from_numpy(value.copy())
+            return {"type": "tensor", "items": str(len(tensors) - 1)}
+        except (TypeError, ValueError):  # a dtype torch lacks: JSON keeps it exactly
+            pass
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
         return {
             "type": "ndarray",
             "dtype": value.dtype.str,
             "shape": list(value.shape),
-            "items": [_encode(item, where) for item in value.ravel().tolist()],
+            "items": [_encode(item, where, tensors) for item in value.ravel().tolist()],
         }
     if type(value).__name__ in _ESTIMATORS and type(value) is _ESTIMATORS[type(value).__name__]:
         return {
             "type": "estimator",
             "class": type(value).__name__,
-            "params": {key: _encode(item, where) for key, item in value.get_params(deep=False).items()},
-            "items": {key: _encode(item, where) for key, item in fitted_state(value).items()},
+            "params": {key: _encode(item, where, tensors) for key, item in value.get_params(deep=False).items()},
+            "items": {key: _encode(item, where, tensors) for key, item in fitted_state(value).items()},
         }
     held = f"the class {value.__qualname__}" if isinstance(value, type) else f"a {type(value).__name__}"
     raise TypeError(f"Cannot save {where}, which holds {held}. {_UNSAFE_HINT}")
 
 
-def _decode(data):
+def _decode(data, tensors):
     if isinstance(data, list):
         raise TypeError("untagged list")
     if not isinstance(data, dict):
         return data
     kind, items = data["type"], data["items"]
     if kind == "list":
-        return [_decode(item) for item in items]
+        return [_decode(item, tensors) for item in items]
     if kind == "tuple":
-        return tuple(_decode(item) for item in items)
+        return tuple(_decode(item, tensors) for item in items)
     if kind == "dict":
-        return {key: _decode(item) for key, item in items.items()}
+        return {key: _decode(item, tensors) for key, item in items.items()}
+    if kind == "tensor":
+        return _as_array(tensors[items])
     if kind == "ndarray":
         dtype = np.dtype(data["dtype"])
         if dtype.kind not in "biufUO":
             raise ValueError(f"unsupported array dtype {dtype}")
         array = np.empty(len(items), dtype=dtype)
         for position, item in enumerate(items):
-            array[position] = _decode(item)
+            array[position] = _decode(item, tensors)
         return array.reshape(data["shape"])
     if kind == "estimator":
-        estimator = _ESTIMATORS[data["class"]](**{key: _decode(item) for key, item in data["params"].items()})
+        estimator = _ESTIMATORS[data["class"]](**{key: _decode(item, tensors) for key, item in data["params"].items()})
         for name, item in items.items():
             if not _ATTRIBUTE_NAME.fullmatch(name):
                 raise ValueError(f"invalid attribute name {name!r}")
-            setattr(estimator, name, _decode(item))
+            setattr(estimator, name, _decode(item, tensors))
         return estimator
     raise ValueError(f"unknown type tag {kind!r}")

@@ -11,8 +11,9 @@ touching the others:
 
 where ``rows`` is a :class:`Rows`: the same rows in input space, in the embedding and as
 the head's logits. :func:`fit_views` fits a dict of views on one per-class sample,
-:func:`blend_proba` mixes their probabilities with weights, and
-:func:`select_pseudo_labels` takes each class's quota of the most reliable rows.
+:func:`blend_proba` mixes their probabilities with weights (``_view_weights.py`` says
+which), and :func:`select_pseudo_labels` takes each class's quota of the most reliable
+rows.
 
 Every function here works on whole arrays: no loop runs over rows.
 """
@@ -39,6 +40,11 @@ MAX_ROWS_PER_CLASS = 1_000
 _SEED_MAX = np.iinfo(np.int32).max
 
 
+def child_generator(rng):
+    """A numpy Generator seeded from the RandomState ``rng``: one draw, so the sequence stays reproducible."""
+    return np.random.default_rng(rng.randint(_SEED_MAX))
+
+
 class Rows(namedtuple("Rows", ["X", "embedding", "logits"])):
     """Rows as the class views see them: input features, unit-norm embedding, head logits."""
 
@@ -47,6 +53,12 @@ class Rows(namedtuple("Rows", ["X", "embedding", "logits"])):
     def take(self, indices):
         """The rows at ``indices``, in every representation."""
         return Rows(*(values[indices] for values in self))
+
+    @classmethod
+    def embedded(cls, net, X, dtype=np.float32):
+        """``X`` with its embedding and head logits under ``net`` (a :class:`MetricNet`)."""
+        embedding, logits = net.embed(X)
+        return cls(X, embedding.astype(dtype, copy=False), logits.astype(dtype, copy=False))
 
 
 # -- the class views --
@@ -157,7 +169,75 @@ class InputView(ClassView):
         return proba
 
 
-VIEW_CLASSES = (CenterView, NeighborVoteView, HeadView, InputView)
+class ForestView(ClassView):
+    """A balanced random forest on the input features (imbalanced-learn's).
+
+    Trees split on one feature at a time, where the input view needs the classes to be
+    linearly separable and the embedding needs enough labeled rows to learn a metric:
+    on low-dimensional tables of heterogeneous features it is the view that holds.
+
+    The fitted trees are kept as flat arrays (``left_``, ``right_``, ``feature_``,
+    ``threshold_``, ``value_``, one entry per node of every tree, and ``roots_``), not as
+    the forest object, so that ``save`` can store them as plain tensors; ``predict_proba``
+    walks them as scikit-learn's trees do.
+
+    Parameters
+    ----------
+    n_estimators : int
+        Trees of the forest.
+    """
+
+    space = "input"
+
+    def __init__(self, n_estimators=100):
+        self.n_estimators = n_estimators
+
+    def fit(self, rows, labels, n_classes, random_state):
+        from imblearn.ensemble import BalancedRandomForestClassifier  # imported late: heavy
+
+        forest = BalancedRandomForestClassifier(
+            n_estimators=self.n_estimators,
+            sampling_strategy="all",
+            replacement=True,
+            bootstrap=False,
+            random_state=int(random_state.integers(_SEED_MAX)),
+            n_jobs=1,
+        ).fit(rows.X, labels)
+        trees = [estimator.tree_ for estimator in forest.estimators_]
+        starts = np.cumsum([0] + [tree.node_count for tree in trees])
+        self.roots_ = starts[:-1]
+        self.left_ = np.concatenate([_shift(tree.children_left, start) for tree, start in zip(trees, starts)])
+        self.right_ = np.concatenate([_shift(tree.children_right, start) for tree, start in zip(trees, starts)])
+        self.feature_ = np.concatenate([tree.feature for tree in trees])
+        self.threshold_ = np.concatenate([tree.threshold for tree in trees])
+        value = np.zeros((starts[-1], n_classes))
+        for estimator, tree, start in zip(forest.estimators_, trees, starts):
+            # A tree's columns are the classes it saw, as encoded labels.
+            value[start : start + tree.node_count, forest.classes_[estimator.classes_.astype(int)]] = tree.value[:, 0, :]
+        self.value_ = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300)
+        return super().fit(rows, labels, n_classes, random_state)
+
+    def predict_proba(self, rows):
+        X = np.asarray(rows.X, dtype=np.float32)  # scikit-learn's trees compare float32 features
+        proba = np.zeros((len(X), self.n_classes_))
+        for root in self.roots_:
+            node = np.full(len(X), root)
+            inner = self.left_[node] >= 0
+            while inner.any():
+                at = node[inner]
+                goes_left = X[inner, self.feature_[at]] <= self.threshold_[at]
+                node[inner] = np.where(goes_left, self.left_[at], self.right_[at])
+                inner = self.left_[node] >= 0
+            proba += self.value_[node]
+        return proba / len(self.roots_)
+
+
+def _shift(children, start):
+    """A tree's child positions moved by ``start``; leaves (-1) stay -1."""
+    return np.where(children >= 0, children + start, -1)
+
+
+VIEW_CLASSES = (CenterView, NeighborVoteView, HeadView, InputView, ForestView)
 """The package's class views; a saved model may hold these and no other."""
 
 
@@ -189,19 +269,6 @@ def fit_views(views, rows, labels, n_classes, random_state, seconds=None):
         with _timed(seconds, name):
             view.fit(rows.take(sample), labels[sample], n_classes, random_state)
     return views
-
-
-def view_weights(views, input_weight):
-    """Blend weights by view name: input-space views share ``input_weight``, embedding views the rest.
-
-    Each space's share is split equally among its views; a space without views leaves its
-    share to the other.
-    """
-    spaces = {"input": input_weight, "embedding": 1.0 - input_weight}
-    counts = {space: sum(view.space == space for view in views.values()) for space in spaces}
-    if not all(counts.values()):
-        spaces = {space: 1.0 for space in spaces}
-    return {name: spaces[view.space] / counts[view.space] for name, view in views.items()}
 
 
 def blend_proba(views, weights, rows, seconds=None):

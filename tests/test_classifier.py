@@ -344,18 +344,18 @@ def test_logit_adjustment_divides_predict_proba_by_the_class_prior(small_semi):
 
 
 def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, monkeypatch):
-    from sk_dmlpl import _classifier
+    from sk_dmlpl import _network
 
     X, y_semi, _ = small_semi
     seen = []
-    original = _classifier.PairDataset
+    original = _network.PairDataset
 
-    def recording(X, labels, neighbours, n_classes, rng, head_labels=None):
-        dataset = original(X, labels, neighbours, n_classes, rng, head_labels)
+    def recording(X, labels, neighbors, n_classes, rng, head_labels=None):
+        dataset = original(X, labels, neighbors, n_classes, rng, head_labels)
         seen.append(dataset.targets[:, 1].numpy().copy())
         return dataset
 
-    monkeypatch.setattr(_classifier, "PairDataset", recording)
+    monkeypatch.setattr(_network, "PairDataset", recording)
     quick(fine_tune_head="given", max_iter=2).fit(X, y_semi)
     # Metric learning, then 2 fine-tunings: the head only ever sees the given labels.
     assert len(seen) == 3
@@ -409,3 +409,24 @@ def test_the_two_neighbor_counts_act_apart(small_semi, monkeypatch):
         )
     quick(n_input_neighbors=7, n_vote_neighbors=3, max_iter=1).fit(X, y_semi)
     assert asked == [("sk_dmlpl._classifier", 7), ("sk_dmlpl._pseudo_labeling", 3)]
+
+
+def test_learned_view_weights_come_from_held_out_labels(small_semi, tmp_path):
+    X, y_semi, y = small_semi
+    clf = quick(view_weighting="learned").fit(X, y_semi)
+    record = next(record for record in clf.history_ if record["step"] == "view weights")
+    assert record["group_weights"] == clf.view_group_weights_
+    assert set(clf.view_group_weights_) == {"embedding", "input", "forest"}
+    assert sum(clf.view_group_weights_.values()) == pytest.approx(1)
+    assert set(clf.views_) == {"centers", "head", "input", "forest"}
+    assert sum(clf.view_weights_.values()) == pytest.approx(1)
+    assert clf.score(X, y) > 0.85
+    # The forest is kept as arrays, so the safe format holds it.
+    clf.save(tmp_path / "model.pt")
+    np.testing.assert_array_equal(DMLPLClassifier.load(tmp_path / "model.pt").predict_proba(X), clf.predict_proba(X))
+
+
+def test_fixed_view_weights_leave_the_forest_out(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick(view_weighting="fixed").fit(X, y_semi)
+    assert clf.view_group_weights_ is None and "forest" not in clf.views_

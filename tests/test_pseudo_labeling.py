@@ -7,6 +7,7 @@ from sk_dmlpl._neighbors import nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
     CenterView,
     ClassView,
+    ForestView,
     HeadView,
     InputView,
     NeighborVoteView,
@@ -18,8 +19,8 @@ from sk_dmlpl._pseudo_labeling import (
     neighbor_probabilities,
     per_class_sample,
     select_pseudo_labels,
-    view_weights,
 )
+from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights, view_weights
 
 from .conftest import quick
 
@@ -179,3 +180,39 @@ def test_a_new_view_is_one_class_and_one_entry(small_semi):
     # The input space's share is split between the two input-space views.
     assert clf.view_weights_["nearest"] == clf.view_weights_["input"] == pytest.approx(clf.input_view_weight / 2)
     assert clf.score(X, y) > 0.85
+
+
+def test_forest_view_predicts_as_imbalanced_learns_forest():
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    labels = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.7)
+    view = ForestView(n_estimators=20).fit(Rows(X, None, None), labels, 4, np.random.default_rng(1))
+    seed = int(np.random.default_rng(1).integers(np.iinfo(np.int32).max))  # the view's one draw
+    forest = BalancedRandomForestClassifier(
+        n_estimators=20, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
+    ).fit(X, labels)
+    query = rng.normal(size=(300, 6)).astype(np.float32)
+    np.testing.assert_allclose(view.predict_proba(Rows(query, None, None)), forest.predict_proba(query), atol=1e-12)
+
+
+def test_learn_group_weights_picks_the_blend_that_scores_best():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    right = np.eye(3)[labels]
+    wrong = np.eye(3)[(labels + 1) % 3]
+    # "good" is right everywhere, "bad" wrong everywhere: all the weight goes to "good".
+    assert learn_group_weights({"bad": wrong, "good": right}, labels) == {"bad": 0.0, "good": 1.0}
+    # Each right on half the classes, confidently; together they are right everywhere.
+    first = np.where(labels[:, None] < 2, right, 0.4 * wrong + 0.6 / 3)
+    second = np.where(labels[:, None] >= 1, right, 0.4 * wrong + 0.6 / 3)
+    weights = learn_group_weights({"first": first, "second": second}, labels)
+    blend = weights["first"] * first + weights["second"] * second
+    assert (blend.argmax(axis=1) == labels).all() and 0 < weights["first"] < 1
+    assert sum(weights.values()) == pytest.approx(1)
+
+
+def test_group_weights_are_split_among_a_groups_views():
+    views = {"centers": CenterView(), "head": HeadView(), "input": InputView(), "forest": ForestView()}
+    weights = group_weights_to_view_weights(views, {"embedding": 0.5, "input": 0.2, "forest": 0.3})
+    assert weights == pytest.approx({"centers": 0.25, "head": 0.25, "input": 0.2, "forest": 0.3})

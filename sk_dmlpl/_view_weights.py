@@ -1,0 +1,130 @@
+"""The blend's weights: shared out by a fixed rule, or learned from held-out labels.
+
+The views fall into groups whose weights are learned together: the embedding's views
+(sub-centers, neighbor vote, head) are one group, and each input-space view (the logistic
+regression, the forest) a group of its own. A group's weight is split equally among its
+views.
+"""
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from ._pseudo_labeling import child_generator, fit_views
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+def view_weights(views, input_weight):
+    """Blend weights by view name: input-space views share ``input_weight``, embedding views the rest.
+
+    Each space's share is split equally among its views; a space without views leaves its
+    share to the other.
+    """
+    spaces = {"input": input_weight, "embedding": 1.0 - input_weight}
+    counts = {space: sum(view.space == space for view in views.values()) for space in spaces}
+    if not all(counts.values()):
+        spaces = {space: 1.0 for space in spaces}
+    return {name: spaces[view.space] / counts[view.space] for name, view in views.items()}
+
+
+def view_group(name, view):
+    """The group of a view whose weight is learned: the embedding's views are one, each input view its own."""
+    return "embedding" if view.space == "embedding" else name
+
+
+def group_weights_to_view_weights(views, group_weights):
+    """Split each group's weight equally among its views."""
+    groups = [view_group(name, view) for name, view in views.items()]
+    return {name: group_weights[group] / groups.count(group) for name, group in zip(views, groups)}
+
+
+def learn_group_weights(probas, labels, step=0.05):
+    """The blend weights of view groups that score best on held-out labeled rows.
+
+    Parameters
+    ----------
+    probas : dict of str to ndarray of shape (n_rows, n_classes)
+        Each group's out-of-fold class probabilities for labeled rows.
+    labels : ndarray of shape (n_rows,)
+        Their encoded labels.
+    step : float
+        Spacing of the grid of weights over the simplex.
+
+    Returns
+    -------
+    weights : dict of str to float
+        Non-negative, summing to 1: the grid point with the highest balanced accuracy,
+        ties broken by the lowest class-balanced log-loss.
+    """
+    names = list(probas)
+    stacked = np.stack([probas[name] for name in names])
+    classes = np.unique(labels)
+    row_weight = 1.0 / np.bincount(labels)[labels]  # each class weighs the same
+    best, best_score = None, None
+    n_steps = int(round(1 / step))
+    for point in _simplex(len(names), n_steps):
+        weights = np.asarray(point) / n_steps
+        blend = np.tensordot(weights, stacked, axes=1)
+        correct = blend.argmax(axis=1) == labels
+        balanced_accuracy = np.mean([correct[labels == label].mean() for label in classes])
+        log_loss = -np.sum(row_weight * np.log(np.maximum(blend[np.arange(len(labels)), labels], 1e-12)))
+        score = (balanced_accuracy, -log_loss)
+        if best_score is None or score > best_score:
+            best, best_score = weights, score
+    return dict(zip(names, best.tolist()))
+
+
+def _simplex(n_parts, total):
+    """Every tuple of ``n_parts`` non-negative ints that sum to ``total``."""
+    if n_parts == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _simplex(n_parts - 1, total - first):
+            yield (first, *rest)
+
+
+def held_out_probabilities(labels, train_probe, make_views, n_classes, rng):
+    """Each view group's class probabilities for given labels that a probe network did not see.
+
+    Twice, half of the labeled rows (of the classes with two or more) are marked
+    unlabeled; ``train_probe`` trains a fresh network on the rest, the views are fitted on
+    the rest, and each group scores the held-out half.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_rows,)
+        Encoded labels, -1 for unlabeled rows.
+    train_probe : callable
+        ``train_probe(probe_labels)`` returns the :class:`Rows` of every row under a
+        network trained on ``probe_labels``.
+    make_views : callable
+        ``make_views()`` returns unfitted views, by name.
+    n_classes : int
+        Number of classes.
+    rng : numpy.random.RandomState
+        Source of the folds and of the views' draws.
+
+    Returns
+    -------
+    probas, held_labels : dict of str to ndarray, ndarray
+        Each group's out-of-fold probabilities for the held-out rows, and their labels;
+        ``None`` when fewer than two classes have two labeled rows.
+    """
+    given = np.flatnonzero(labels >= 0)
+    held = given[np.bincount(labels[given])[labels[given]] >= 2]
+    if len(np.unique(labels[held])) < 2:
+        return None
+    folds = StratifiedKFold(2, shuffle=True, random_state=rng.randint(_SEED_MAX))
+    probas = {}
+    for _, test in folds.split(held, labels[held]):
+        probe_labels = labels.copy()
+        probe_labels[held[test]] = -1
+        rows = train_probe(probe_labels)
+        views = fit_views(make_views(), rows, probe_labels, n_classes, child_generator(rng))
+        groups = {}
+        for name, view in views.items():
+            groups.setdefault(view_group(name, view), []).append(view.predict_proba(rows.take(held[test])))
+        for group, parts in groups.items():
+            probas.setdefault(group, np.zeros((len(held), n_classes)))[test] = sum(parts) / len(parts)
+    return probas, labels[held]
