@@ -39,6 +39,7 @@ from ._network import (
     cuda_devices,
     fused_adam,
 )
+from ._doc_link import DOC_LINK_TEMPLATE
 from ._neighbors import nearest_neighbors
 from .metrics import labeled_rows
 from ._persistence import fitted_state, load_estimator, save_estimator
@@ -243,6 +244,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     >>> bool((clf.transduction_ != -1).all())
     True
     """
+
+    # The "?" of the HTML representation links to this page of the API reference (_doc_link.py).
+    _doc_link_module = "sk_dmlpl"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module],

@@ -11,6 +11,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn_compat.base import _fit_context
 from sklearn_compat.utils.validation import validate_data
 
+from ._doc_link import DOC_LINK_TEMPLATE
+
 __all__ = ["LabeledOnly"]
 
 
@@ -47,7 +49,7 @@ class LabeledOnly(BaseSampler):
     n_features_in_ : int
         Number of features seen by ``fit_resample``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen by ``fit_resample``; defined only when ``X`` has
         feature names that are all strings.
 
@@ -95,6 +97,9 @@ class LabeledOnly(BaseSampler):
     """
 
     _sampling_type = "bypass"
+    # The "?" of the HTML representation links to this page of the API reference (_doc_link.py).
+    _doc_link_module = "sk_dmlpl"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: ClassVar[dict] = {"sampler": [HasMethods(["fit_resample"])]}
 
