@@ -29,6 +29,7 @@ from sklearn_compat.utils.validation import validate_data
 from skorch.callbacks import ProgressBar
 from torch import nn
 
+from ._doc_link import DOC_LINK_TEMPLATE
 from ._network import (
     METRIC_LOSSES,
     MetricLoss,
@@ -39,7 +40,6 @@ from ._network import (
     cuda_devices,
     fused_adam,
 )
-from ._doc_link import DOC_LINK_TEMPLATE
 from ._neighbors import nearest_neighbors
 from .metrics import labeled_rows
 from ._persistence import fitted_state, load_estimator, save_estimator
