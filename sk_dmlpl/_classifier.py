@@ -11,13 +11,14 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn_compat.base import _fit_context
 from torch import nn
 
+from ._doc_link import DOC_LINK_TEMPLATE
 from ._neighbors import nearest_neighbors
 from ._network import METRIC_LOSSES, build_net, resolve_device, seeded_torch, train_net
 from ._persistence import fitted_state, load_estimator, save_estimator
@@ -241,6 +242,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     >>> bool((clf.transduction_ != -1).all())
     True
     """
+
+    # The "?" of the HTML representation links to this page of the API reference (_doc_link.py).
+    _doc_link_module = "sk_dmlpl"
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
         "module": [None, type, nn.Module],

@@ -6,7 +6,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+from sklearn_compat.utils.validation import validate_data
 
 # Sparse X is densified up to this many cells (40 MB as float32); a larger one is refused
 # rather than silently allocating memory its caller did not expect.

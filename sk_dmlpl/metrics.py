@@ -1,5 +1,8 @@
 """Scoring on semi-labeled targets."""
 
+import copy
+import inspect
+
 import numpy as np
 from sklearn.metrics import get_scorer
 from sklearn.utils import check_consistent_length
@@ -60,6 +63,15 @@ def labeled_scorer(scoring="balanced_accuracy"):
         ``scorer(estimator, X, y)``; raises ``ValueError`` when every label is ``-1``
         (see :func:`labeled_rows`).
 
+    Notes
+    -----
+    A validation fold of semi-labeled data often lacks a rare class. A scorer that reads
+    probabilities or decision scores and whose metric takes ``labels`` (``"neg_log_loss"``,
+    ``"top_k_accuracy"``) is given the estimator's ``classes_`` as ``labels``, so that it
+    scores such a fold instead of failing on it. Scorers on ``predict`` (accuracy, balanced
+    accuracy, F1) are left as they are: there, ``labels`` would change what the metric
+    averages over.
+
     Examples
     --------
     >>> import numpy as np
@@ -73,7 +85,31 @@ def labeled_scorer(scoring="balanced_accuracy"):
     scorer = get_scorer(scoring)
 
     def score_labeled_rows(estimator, X, y):
-        return scorer(estimator, *labeled_rows(X, y))
+        return _with_labels(scorer, getattr(estimator, "classes_", None))(estimator, *labeled_rows(X, y))
 
     score_labeled_rows.__name__ = f"labeled_{scoring if isinstance(scoring, str) else 'scorer'}"
     return score_labeled_rows
+
+
+def _with_labels(scorer, classes):
+    """Return ``scorer`` with ``labels=classes`` added when its metric reads probabilities and takes ``labels``.
+
+    ``scorer`` is one of scikit-learn's ``_Scorer`` objects (as :func:`sklearn.metrics.make_scorer`
+    and :func:`~sklearn.metrics.get_scorer` build them), which passes its ``_kwargs`` to the metric.
+    Any other callable, a scorer on ``predict``, or one given ``labels`` already, is returned as is.
+    """
+    score_func = getattr(scorer, "_score_func", None)
+    kwargs = getattr(scorer, "_kwargs", None)
+    if classes is None or score_func is None or kwargs is None or "labels" in kwargs:
+        return scorer
+    if getattr(scorer, "_response_method", "predict") == "predict":
+        return scorer
+    try:
+        takes_labels = "labels" in inspect.signature(score_func).parameters
+    except (TypeError, ValueError):
+        return scorer
+    if not takes_labels:
+        return scorer
+    scorer = copy.copy(scorer)
+    scorer._kwargs = {**kwargs, "labels": classes}
+    return scorer

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import get_scorer, log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -83,3 +84,31 @@ def test_labeled_scorer_ignores_unlabeled_rows_and_refuses_an_all_unlabeled_fold
     assert scorer(clf, X, y_semi) == pytest.approx(np.mean(clf.predict(X[labeled]) == y_semi[labeled]))
     with pytest.raises(ValueError, match="no labeled sample to score"):
         scorer(clf, X, np.full(len(y), -1))
+
+
+def test_labeled_scorer_gives_a_probability_metric_the_classes_a_fold_lacks():
+    # A validation fold without class 2: log_loss alone cannot tell which column is which.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 2))
+    y = np.repeat([0, 1, 2], 10)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    fold = np.flatnonzero(y != 2)
+    y_fold = y[fold].copy()
+    y_fold[:3] = -1
+    with pytest.raises(ValueError):
+        get_scorer("neg_log_loss")(model, X[fold][3:], y_fold[3:])
+    expected = -log_loss(y_fold[3:], model.predict_proba(X[fold][3:]), labels=model.classes_)
+    assert labeled_scorer("neg_log_loss")(model, X[fold], y_fold) == pytest.approx(expected)
+    # The same fold inside cross_val_score: a number, not the NaN of a failed score.
+    y_semi = y.copy()
+    y_semi[fold[:3]] = -1
+    train = np.arange(3, 30, 2)  # labeled rows of every class
+    test = np.setdiff1d(fold, train)
+    scores = cross_val_score(
+        LogisticRegression(), X, y_semi, scoring=labeled_scorer("neg_log_loss"), cv=[(train, test)], error_score="raise"
+    )
+    assert np.isfinite(scores).all()
+    # Scorers on predict keep their own labels: accuracy is unchanged.
+    assert labeled_scorer("accuracy")(model, X[fold], y_fold) == pytest.approx(
+        np.mean(model.predict(X[fold][3:]) == y_fold[3:])
+    )

@@ -5,6 +5,7 @@ from pathlib import Path
 READING_ORDER = [
     "plot_quick_start.py",
     "plot_compare_peers.py",
+    "plot_labeled_only_sampler.py",
     "plot_embedding.py",
     "plot_rounds.py",
     "plot_grid_search.py",

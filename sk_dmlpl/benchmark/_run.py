@@ -30,7 +30,7 @@ def run_one(method, data, seed, dmlpl_params=None):
     Parameters
     ----------
     method : str
-        A key of :data:`METHODS`.
+        A key of ``METHODS``.
     data : :class:`~sklearn.utils.Bunch`
         A split from :func:`split`.
     seed : int
@@ -41,7 +41,7 @@ def run_one(method, data, seed, dmlpl_params=None):
     Returns
     -------
     record : dict
-        The metrics named in :data:`METRICS` (``pseudo_label_balanced_accuracy`` is NaN for
+        The metrics named in ``METRICS`` (``pseudo_label_balanced_accuracy`` is NaN for
         methods that do not pseudo-label the unlabeled training rows) and
         ``recall_rank_<k>``, the test recall of the class with the ``k``-th most training
         rows in the long tail (0 the head): ``data.long_tail_counts``, the rows the class
