@@ -125,7 +125,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     batch_size : int, default=128
         Rows per training batch (each row brings a second, augmented copy). An epoch
         draws half as many rows as ``X`` has, so that it embeds as many copies as ``X``
-        has rows.
+        has rows. A batch larger than ``X`` is clipped to its rows, as in
+        :class:`~sklearn.neural_network.MLPClassifier`, with a warning unless it is the
+        default.
     n_input_neighbors : int, default=10
         Nearest rows, in input space, among which each unlabeled row's positive is drawn
         during metric learning and fine-tuning.
@@ -151,8 +153,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Torch device; ``"auto"`` picks ``"cuda"`` when available, else ``"cpu"``. Asking
         for CUDA on a machine without it raises a ``ValueError``.
     random_state : int, RandomState instance or None, default=None
-        Seeds every random choice: weights, batches, views, k-means. The same seed gives
-        the same model on CPU. The caller's global torch seed is left as it was.
+        Seeds every random choice: weights, masks, dropout, batches, views, k-means. The
+        same seed gives the same model on CPU at a given thread count. The network draws
+        from torch generators of its own: torch's global generator is neither read nor
+        changed (except by a ``module`` class's own initialisation, which is called with
+        it seeded, and restored after).
     verbose : int, default=0
         1 prints a line per round; 2 adds skorch's progress bar.
     module_params : dict, default=None
@@ -388,9 +393,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
         self.history_ = []
         round_ = 0
-        with seeded_torch(int(rng.randint(_SEED_MAX)), device):
+        with seeded_torch(int(rng.randint(_SEED_MAX))) as generator:
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
-            self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False))
+            self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
             while (labels < 0).any() and round_ < self.max_iter:
                 round_ += 1

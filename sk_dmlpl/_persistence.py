@@ -126,16 +126,15 @@ def load_estimator(cls, path, device=None):
     for name, value in attributes.items():
         setattr(estimator, name, value)
 
-    # Building the net draws initial weights, which the stored ones replace; keep the
-    # caller's torch generator as it was, and out of reach of a fit in another thread.
-    with seeded_torch(0, resolved):
-        net = build_net(estimator.n_features_in_, len(estimator.classes_), resolved, estimator.get_params(deep=False))
-    try:
-        net.module_.load_state_dict(state_dict)
-    except RuntimeError as error:
-        raise ValueError(
-            f"{path!s}: the stored weights do not fit the network its parameters describe: {error}"
-        ) from None
+    # Building the net draws initial weights, from a generator of its own; the stored ones replace them.
+    with seeded_torch(0) as generator:
+        net = build_net(estimator.n_features_in_, len(estimator.classes_), resolved, estimator.get_params(deep=False), generator)
+        try:
+            net.module_.load_state_dict(state_dict)
+        except RuntimeError as error:
+            raise ValueError(
+                f"{path!s}: the stored weights do not fit the network its parameters describe: {error}"
+            ) from None
     estimator.net_ = net
     return estimator
 

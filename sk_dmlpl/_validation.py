@@ -1,5 +1,6 @@
 """Checks of the estimator's input: semi-labeled training data, rows to predict, sparse X."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -28,7 +29,10 @@ def validate_training_data(estimator, X, y):
     labels : ndarray of shape (n_samples,)
         The encoded labels, ``-1`` for unlabeled rows.
     """
-    X, y = validate_data(estimator, densify(X), y, dtype=np.float32, ensure_min_samples=2)
+    # float64 (or float32) first, so that what the float32 cast loses can be measured.
+    X, y = validate_data(estimator, densify(X), y, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    X = to_float32(X)
+    check_batch_size(estimator, len(X))
     if y.dtype.kind in "US":
         raise ValueError(
             "y has a string dtype, where -1 cannot mark unlabeled rows; "
@@ -39,9 +43,9 @@ def validate_training_data(estimator, X, y):
     has_label = y != -1
     if not has_label.any():
         raise ValueError("y has no labeled sample: every entry is -1.")
+    _check_labels(y[has_label])
     if has_label.all():
         warnings.warn("y contains no unlabeled samples", UserWarning)
-    check_classification_targets(y[has_label])
     classes, encoded = np.unique(y[has_label], return_inverse=True)
     if len(classes) < 2:
         raise ValueError(
@@ -59,6 +63,85 @@ def validate_training_data(estimator, X, y):
     labels = np.full(len(y), -1)
     labels[has_label] = encoded
     return X, classes, labels
+
+
+def _check_labels(labels):
+    """Check the labels of the labeled rows: class labels, and not the string ``"-1"``.
+
+    A ``y`` of ``True``, ``False`` and ``-1`` has an object dtype, which scikit-learn's
+    label checks take for an unknown target type: its labels are checked as a bool array.
+    """
+    if labels.dtype != object:
+        check_classification_targets(labels)
+        return
+    as_string = np.array([isinstance(label, (str, bytes)) and label in ("-1", b"-1") for label in labels])
+    if as_string.any():
+        raise ValueError(
+            f"y holds the string {labels[as_string][0]!r} in {np.count_nonzero(as_string)} rows. Unlabeled rows "
+            "are marked with the integer -1, not a string, which would be taken for a class; "
+            "replace it: y[y == '-1'] = -1 (y of dtype object)."
+        )
+    if all(isinstance(label, (bool, np.bool_)) for label in labels):
+        labels = labels.astype(bool)
+    check_classification_targets(labels)
+
+
+def to_float32(X):
+    """Cast validated float rows to float32, the network's dtype, or explain what the cast loses.
+
+    Raises a ``ValueError`` when a value is beyond float32's range, and warns when the cast
+    makes distinct rows equal: float32 keeps about 7 significant digits, so features far
+    from zero beside their spread (an unscaled offset, say) lose what tells rows apart.
+    """
+    if X.dtype == np.float32:
+        return X
+    with np.errstate(over="ignore"):  # refused below, with the reason
+        X32 = X.astype(np.float32)
+    if np.isinf(X32).any():
+        raise ValueError(
+            "Input X contains infinity or a value too large for dtype('float32'): the largest "
+            f"absolute value is {np.abs(X).max():.3g}, beyond float32's {np.finfo(np.float32).max:.3g}. "
+            "Scale the features first, e.g. make_pipeline(StandardScaler(), DMLPLClassifier())."
+        )
+    n_merged = _rows_merged_by(X32, X)
+    if n_merged:
+        warnings.warn(
+            f"Casting X to float32, the network's dtype, made {n_merged} of its {len(X)} rows equal to "
+            "another row they differ from: float32 keeps about 7 significant digits, and features far "
+            f"from zero beside their spread (here up to {np.abs(X).max():.3g}) lose what tells rows "
+            "apart, such as an unscaled offset. Center and scale the features first, e.g. "
+            "make_pipeline(StandardScaler(), DMLPLClassifier()).",
+            DataConversionWarning,
+        )
+    return X32
+
+
+def _rows_merged_by(X32, X):
+    """How many rows the float32 cast ``X32`` makes equal to an earlier row of ``X`` they differ from."""
+    if np.array_equal(X32, X):  # the cast is exact
+        return 0
+    rows = np.ascontiguousarray(X32).view(np.dtype((np.void, X32.dtype.itemsize * X32.shape[1])))[:, 0]
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    if len(first) == len(X):
+        return 0
+    return int(np.count_nonzero((X != X[first[inverse.ravel()]]).any(axis=1)))
+
+
+def check_batch_size(estimator, n_samples):
+    """Warn when ``batch_size``, set to another value than the default, exceeds the rows.
+
+    Training clips the batch to the rows, as :class:`~sklearn.neural_network.MLPClassifier`
+    does, and as it does with its default ``batch_size="auto"``, the default is clipped
+    without a warning.
+    """
+    batch_size = estimator.batch_size
+    default = inspect.signature(type(estimator)).parameters["batch_size"].default
+    if batch_size > n_samples and batch_size != default:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the {n_samples} rows of X; training clips it "
+            f"to {n_samples}, as MLPClassifier does.",
+            UserWarning,
+        )
 
 
 def validate_prediction_data(estimator, X):
