@@ -601,10 +601,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """Save the fitted estimator in a safe format that :meth:`load` reads back.
 
         The file, written by ``torch.save``, holds the module's weights and the fitted
-        arrays as tensors, the constructor parameters and the other fitted attributes as
-        JSON, and the format version and ``sk_dmlpl`` version. Reading it back builds
-        tensors and plain data only, never arbitrary objects, so a file cannot run code
-        when loaded, unlike pickle or joblib.
+        arrays as tensors, the constructor parameters, the parameters the network was
+        fitted with (which ``set_params`` after ``fit`` does not change), the
+        ``set_output`` setting and the other fitted attributes as JSON, and the format
+        version and ``sk_dmlpl`` version. Reading it back builds tensors and plain data
+        only, never arbitrary objects, so a file cannot run code when loaded, unlike
+        pickle or joblib. The file is written beside ``path`` under a temporary name and
+        renamed into place: a failed save leaves no damaged file at ``path``, and a file
+        that was there stays as it was.
 
         Only parameters that JSON can hold can be saved: ``module`` must be ``None`` (the
         default encoder), ``metric_loss`` a name and ``random_state`` an int or ``None``.
@@ -622,6 +626,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             If the estimator is not fitted.
         TypeError
             If a parameter or fitted attribute cannot be stored without pickle.
+        OSError
+            What ``open(path, "wb")`` raises, naming ``path``: ``FileNotFoundError`` for a
+            missing folder, ``IsADirectoryError`` for a folder, ``NotADirectoryError``
+            under a plain file, ``PermissionError``, or ``OSError`` for a full disk.
 
         See Also
         --------
@@ -673,8 +681,12 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Raises
         ------
         ValueError
-            If the file is not an ``sk_dmlpl`` model file, holds anything but tensors and
-            plain data, has another format version, or asks for CUDA where there is none.
+            If the file is not an ``sk_dmlpl`` model file, is damaged or truncated, holds
+            anything but tensors and plain data, has another format version, or asks for
+            CUDA where there is none.
+        OSError
+            What ``open(path, "rb")`` raises: ``FileNotFoundError`` for a missing file,
+            ``IsADirectoryError`` for a folder, ``PermissionError``.
 
         See Also
         --------

@@ -8,9 +8,9 @@ are not repeated here.
 
 import os
 import pickle
-import threading
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -756,3 +756,70 @@ def test_cuda_model_loads_onto_cpu(small_semi, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
     again = DMLPLClassifier.load(tmp_path / "model.pt")
     assert next(again.net_.module_.parameters()).is_cuda
+
+
+def test_a_file_saved_after_set_params_loads_the_fitted_network(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi).set_params(embedding_dim=4, hidden_units=(8,))
+    clf.save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    assert loaded.get_params() == clf.get_params()  # the parameters as set
+    assert loaded.transform(X).shape == (90, 8)  # the network as fitted
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X), strict=True)
+    assert loaded.fit(X, y_semi).transform(X).shape == (90, 4)  # a refit follows the parameters
+
+
+def test_output_setting_survives_save_and_load(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi).set_output(transform="pandas")
+    clf.save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    pd.testing.assert_frame_equal(loaded.transform(X), clf.transform(X))
+    assert list(loaded.transform(X).columns) == [f"dmlplclassifier{i}" for i in range(8)]
+
+
+def _fail_fsync(error):
+    def fsync(fd):
+        raise error
+
+    return fsync
+
+
+@pytest.mark.parametrize(
+    "where, patch, error, match",
+    [
+        ("missing/model.pt", None, FileNotFoundError, r"\[Errno 2\] No such file or directory: '.*missing/model.pt'"),
+        ("folder", None, IsADirectoryError, r"\[Errno 21\] Is a directory: '.*folder'"),
+        ("plain/model.pt", None, NotADirectoryError, r"\[Errno 20\] Not a directory: '.*plain/model.pt'"),
+        ("good.pt", OSError(28, "No space left on device"), OSError, r"\[Errno 28\] No space left on device: '.*good.pt'"),
+        ("good.pt", KeyboardInterrupt(), KeyboardInterrupt, None),
+    ],
+    ids=["missing-folder", "onto-a-folder", "under-a-file", "full-disk", "interrupted"],
+)
+def test_failed_save_raises_what_open_raises_and_leaves_nothing_half_written(
+    small_semi, tmp_path, monkeypatch, where, patch, error, match
+):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    clf.save(tmp_path / "good.pt")
+    good = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "plain").write_text("a plain file")
+    before = sorted(tmp_path.iterdir())
+    if patch is not None:
+        monkeypatch.setattr(sk_dmlpl._persistence.os, "fsync", _fail_fsync(patch))
+    with pytest.raises(error, match=match):
+        clf.save(tmp_path / where)
+    assert sorted(tmp_path.iterdir()) == before  # no temporary file left
+    assert (tmp_path / "good.pt").read_bytes() == good
+    monkeypatch.undo()
+    np.testing.assert_array_equal(DMLPLClassifier.load(tmp_path / "good.pt").predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -1], ids=["empty", "10-bytes", "half", "all-but-1-byte"])
+def test_truncated_file_is_refused_as_damaged(saved_payload, keep):
+    path, _ = saved_payload
+    data = path.read_bytes()
+    path.write_bytes(data[: int(keep * len(data)) if isinstance(keep, float) else keep])
+    with pytest.raises(ValueError, match=r"model.pt could not be read as an sk-dmlpl model file: it is damaged or truncated"):
+        DMLPLClassifier.load(path)
