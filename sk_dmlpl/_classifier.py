@@ -32,7 +32,7 @@ from ._pseudo_labeling import (
     select_pseudo_labels,
     view_weights,
 )
-from ._validation import densify, validate_prediction_data, validate_training_data
+from ._validation import densify, validate_prediction_data, validate_training_data, warn_if_collapsed
 from .metrics import labeled_rows
 
 _SEED_MAX = np.iinfo(np.int32).max
@@ -411,6 +411,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
+        warn_if_collapsed(self, X, np.where(self.labeled_iter_ == 0, labels, -1))
         return self
 
     def _step(self, round_, step, run, *args):

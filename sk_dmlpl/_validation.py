@@ -31,6 +31,7 @@ def validate_training_data(estimator, X, y):
     """
     # float64 (or float32) first, so that what the float32 cast loses can be measured.
     X, y = validate_data(estimator, densify(X), y, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    warn_if_unscaled(X)
     X = to_float32(X)
     check_batch_size(estimator, len(X))
     if y.dtype.kind in "US":
@@ -84,6 +85,29 @@ def _check_labels(labels):
     if all(isinstance(label, (bool, np.bool_)) for label in labels):
         labels = labels.astype(bool)
     check_classification_targets(labels)
+
+
+# Beyond these, unscaled features cost accuracy (measured on 3 blobs of std 1 scaled by a
+# factor: 0.91 at 100 and 0.88 at 0.1, 0.70 at 300 and 0.69 at 0.03, against 0.93 for a
+# logistic regression): the input view's logistic regression and BatchNorm's epsilon
+# assume features of about unit scale.
+MAX_UNSCALED_STD = 100.0
+MAX_UNSCALED_MEAN = 100.0
+MIN_UNSCALED_STD = 0.1
+
+
+def warn_if_unscaled(X):
+    """Warn when ``X``'s features are far from standardized: what the model assumes."""
+    std, mean = X.std(axis=0, dtype=np.float64), X.mean(axis=0, dtype=np.float64)
+    if std.max() > MAX_UNSCALED_STD or np.abs(mean).max() > MAX_UNSCALED_MEAN or std.max() < MIN_UNSCALED_STD:
+        warnings.warn(
+            f"X looks unscaled: its features' standard deviations range from {std.min():.3g} to "
+            f"{std.max():.3g} and their means reach {np.abs(mean).max():.3g} in absolute value. The "
+            "network and the input view's logistic regression expect standardized features, and lose "
+            "accuracy, or find no structure at all, far from them; standardize first, e.g. "
+            "make_pipeline(StandardScaler(), DMLPLClassifier()).",
+            UserWarning,
+        )
 
 
 def to_float32(X):
@@ -140,6 +164,35 @@ def check_batch_size(estimator, n_samples):
         warnings.warn(
             f"batch_size={batch_size} is larger than the {n_samples} rows of X; training clips it "
             f"to {n_samples}, as MLPClassifier does.",
+            UserWarning,
+        )
+
+
+def warn_if_collapsed(estimator, X, labels):
+    """Warn when the fitted ``estimator`` predicts its own labeled rows no better than chance.
+
+    That is a collapse: every row mapped to about one point, or every class scored alike,
+    as happens when the features' scale is far from 1 or far from zero beside their spread
+    (float32 and BatchNorm's epsilon then lose what tells rows apart), whatever the cause.
+    ``X`` holds the training rows and ``labels`` their encoded given labels, -1 for none.
+    """
+    given = np.flatnonzero(labels >= 0)
+    given = given[:: max(1, len(given) // 5000)]  # enough rows to tell a collapse
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        predicted = estimator.predict(X[given])
+    truth = estimator.classes_[labels[given]]
+    n_classes = len(estimator.classes_)
+    recall = np.mean([np.mean(predicted[truth == label] == label) for label in np.unique(truth)])
+    if recall <= 1 / n_classes + 0.1:
+        spread = X.std(axis=0)
+        warnings.warn(
+            f"The fitted model predicts its own labeled rows no better than chance (balanced accuracy "
+            f"{recall:.2f} over {n_classes} classes): it found no structure in X. This usually comes from "
+            f"features on a scale far from 1 (their standard deviations here range from {spread.min():.3g} "
+            f"to {spread.max():.3g}) or far from zero beside their spread (the largest absolute value is "
+            f"{np.abs(X).max():.3g}); standardize them first, e.g. make_pipeline(StandardScaler(), "
+            "DMLPLClassifier()).",
             UserWarning,
         )
 
