@@ -34,7 +34,7 @@ from ._pseudo_labeling import (
     fit_views,
     select_pseudo_labels,
 )
-from ._validation import densify, validate_prediction_data, validate_training_data
+from ._validation import densify, validate_prediction_data, validate_training_data, warn_if_collapsed
 from ._view_weights import group_weights_to_view_weights, held_out_probabilities, learn_group_weights, view_weights
 from .metrics import labeled_rows
 
@@ -128,7 +128,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     batch_size : int, default=128
         Rows per training batch (each row brings a second, augmented copy). An epoch
         draws half as many rows as ``X`` has, so that it embeds as many copies as ``X``
-        has rows.
+        has rows. A batch larger than ``X`` is clipped to its rows, as in
+        :class:`~sklearn.neural_network.MLPClassifier`, with a warning unless it is the
+        default.
     n_input_neighbors : int, default=10
         Nearest rows, in input space, among which each unlabeled row's positive is drawn
         during metric learning and fine-tuning.
@@ -165,8 +167,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Torch device; ``"auto"`` picks ``"cuda"`` when available, else ``"cpu"``. Asking
         for CUDA on a machine without it raises a ``ValueError``.
     random_state : int, RandomState instance or None, default=None
-        Seeds every random choice: weights, batches, views, k-means. The same seed gives
-        the same model on CPU. The caller's global torch seed is left as it was.
+        Seeds every random choice: weights, masks, dropout, batches, views, k-means. The
+        same seed gives the same model on CPU at a given thread count. The network draws
+        from torch generators of its own: torch's global generator is neither read nor
+        changed (except by a ``module`` class's own initialisation, which is called with
+        it seeded, and restored after).
     verbose : int, default=0
         1 prints a line per round; 2 adds skorch's progress bar.
     module_params : dict, default=None
@@ -414,14 +419,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
         self.history_ = []
         round_ = 0
-        with seeded_torch(int(rng.randint(_SEED_MAX)), device):
+        with seeded_torch(int(rng.randint(_SEED_MAX))) as generator:
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
-            self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False))
+            self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
             self.view_group_weights_ = None
             if self.view_weighting == "learned":
                 self.view_group_weights_ = self._step(
-                    round_, "view weights", self._learn_view_weights, X, labels, neighbors, device, rng
+                    round_, "view weights", self._learn_view_weights, X, labels, neighbors, device, generator, rng
                 )
             while (labels < 0).any() and round_ < self.max_iter:
                 round_ += 1
@@ -437,6 +442,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
+        warn_if_collapsed(self, X, np.where(self.labeled_iter_ == 0, labels, -1))
         return self
 
     def _step(self, round_, step, run, *args):
@@ -524,13 +530,13 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             return view_weights(views, self.input_view_weight)
         return group_weights_to_view_weights(views, self.view_group_weights_)
 
-    def _learn_view_weights(self, X, labels, neighbors, device, rng):
+    def _learn_view_weights(self, X, labels, neighbors, device, generator, rng):
         """The view groups' weights, learned on given labels held out from probe networks."""
         if neighbors is None:  # no unlabeled row: nothing to hold the labels out among
             return None, {}
 
         def train_probe(probe_labels):
-            net = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False))
+            net = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             train_net(net, X, probe_labels, neighbors, len(self.classes_), self.max_epochs, self.lr, child_generator(rng))
             return Rows.embedded(net, X)
 
@@ -638,10 +644,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """Save the fitted estimator in a safe format that :meth:`load` reads back.
 
         The file, written by ``torch.save``, holds the module's weights and the fitted
-        arrays as tensors, the constructor parameters and the other fitted attributes as
-        JSON, and the format version and ``sk_dmlpl`` version. Reading it back builds
-        tensors and plain data only, never arbitrary objects, so a file cannot run code
-        when loaded, unlike pickle or joblib.
+        arrays as tensors, the constructor parameters, the parameters the network was
+        fitted with (which ``set_params`` after ``fit`` does not change), the
+        ``set_output`` setting and the other fitted attributes as JSON, and the format
+        version and ``sk_dmlpl`` version. Reading it back builds tensors and plain data
+        only, never arbitrary objects, so a file cannot run code when loaded, unlike
+        pickle or joblib. The file is written beside ``path`` under a temporary name and
+        renamed into place: a failed save leaves no damaged file at ``path``, and a file
+        that was there stays as it was.
 
         Only parameters that JSON can hold can be saved: ``module`` must be ``None`` (the
         default encoder), ``metric_loss`` a name and ``random_state`` an int or ``None``.
@@ -659,6 +669,10 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             If the estimator is not fitted.
         TypeError
             If a parameter or fitted attribute cannot be stored without pickle.
+        OSError
+            What ``open(path, "wb")`` raises, naming ``path``: ``FileNotFoundError`` for a
+            missing folder, ``IsADirectoryError`` for a folder, ``NotADirectoryError``
+            under a plain file, ``PermissionError``, or ``OSError`` for a full disk.
 
         See Also
         --------
@@ -710,8 +724,12 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Raises
         ------
         ValueError
-            If the file is not an ``sk_dmlpl`` model file, holds anything but tensors and
-            plain data, has another format version, or asks for CUDA where there is none.
+            If the file is not an ``sk_dmlpl`` model file, is damaged or truncated, holds
+            anything but tensors and plain data, has another format version, or asks for
+            CUDA where there is none.
+        OSError
+            What ``open(path, "rb")`` raises: ``FileNotFoundError`` for a missing file,
+            ``IsADirectoryError`` for a folder, ``PermissionError``.
 
         See Also
         --------

@@ -7,6 +7,10 @@ any other object, so loading a file runs no code from it:
 - ``format`` and ``format_version``: what the file is, and the layout it follows;
 - ``sk_dmlpl_version``: the version of the package that wrote it;
 - ``params``: the constructor parameters, as JSON;
+- ``network_params``: the parameters the network was built with at fit time, as JSON,
+  which the network is rebuilt from (``set_params`` after ``fit`` changes ``params``, not
+  the fitted network);
+- ``output_config``: what ``set_output`` set, as JSON;
 - ``attributes``: the fitted attributes that are not numeric arrays, as JSON; a fitted
   estimator among them (a class view, the input view's logistic regression) is stored as
   its parameters and fitted attributes, and rebuilt only if its class is on a short
@@ -19,11 +23,19 @@ any other object, so loading a file runs no code from it:
 The network itself is rebuilt from the parameters on load, which is why only parameters
 that JSON can hold are supported: a custom module (class or instance), a callable metric
 loss or a ``RandomState`` cannot be saved this way.
+
+A file is written to a temporary file beside its path and renamed into place: a save that
+fails (a full disk, an interruption) leaves no damaged file, and leaves a file that was
+there before as it was.
 """
 
+import contextlib
+import io
 import json
+import os
 import pickle
 import re
+import secrets
 
 import numpy as np
 import torch
@@ -34,7 +46,9 @@ from ._network import build_net, resolve_device, seeded_torch
 from ._pseudo_labeling import VIEW_CLASSES
 
 FORMAT = "sk-dmlpl"
-FORMAT_VERSION = 3  # 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors
+# 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors;
+# 4 adds network_params and output_config.
+FORMAT_VERSION = 4
 
 # Names a file may set on the loaded estimator: public fitted attributes.
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")
@@ -67,6 +81,10 @@ def save_estimator(estimator, path):
     }
     state = fitted_state(estimator)
     net = state.pop("net_")
+    # A model fitted before build_params_ existed was built with what it has now, or it
+    # would not predict.
+    built_with = getattr(net, "build_params_", None) or estimator.get_params(deep=False)
+    network_params = {name: _encode(value, f"parameter {name!r}", tensors) for name, value in built_with.items()}
     arrays, attributes = {}, {}
     for name, value in state.items():
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
@@ -81,12 +99,42 @@ def save_estimator(estimator, path):
         "format_version": FORMAT_VERSION,
         "sk_dmlpl_version": __version__,
         "params": json.dumps(params),
+        "network_params": json.dumps(network_params),
+        "output_config": json.dumps(_encode(dict(getattr(estimator, "_sklearn_output_config", {})), "set_output", tensors)),
         "attributes": json.dumps(attributes),
         "arrays": arrays,
         "tensors": tensors,
         "state_dict": {name: tensor.detach().cpu() for name, tensor in net.module_.state_dict().items()},
     }
-    torch.save(payload, path)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    _write_atomically(path, buffer.getvalue())
+
+
+def _write_atomically(path, data):
+    """Write ``data`` to ``path`` through a temporary file beside it, renamed into place.
+
+    Raises the ``OSError`` that ``open(path, "wb")`` would (``FileNotFoundError``,
+    ``IsADirectoryError``, ``NotADirectoryError``, ``PermissionError``, or a plain
+    ``OSError`` for a full disk), naming ``path``; the temporary file is removed.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, os.strerror(21), path)
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise OSError(error.errno, error.strerror, path) from None
+        raise
 
 
 def load_estimator(cls, path, device=None):
@@ -106,13 +154,19 @@ def load_estimator(cls, path, device=None):
     try:
         tensors = payload["tensors"]
         params = {name: _decode(value, tensors) for name, value in json.loads(payload["params"]).items()}
+        network_params = {
+            name: _decode(value, tensors) for name, value in json.loads(payload["network_params"]).items()
+        }
+        output_config = _decode(json.loads(payload["output_config"]), tensors)
+        if not isinstance(output_config, dict):
+            raise TypeError(f"output_config is a {type(output_config).__name__}, not a dict")
         attributes = {name: _decode(value, tensors) for name, value in json.loads(payload["attributes"]).items()}
         attributes.update({name: _as_array(tensor) for name, tensor in payload["arrays"].items()})
         state_dict = {name: _as_tensor(tensor) for name, tensor in payload["state_dict"].items()}
     except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path!s} is a damaged sk-dmlpl model file: {type(error).__name__}: {error}") from None
 
-    unknown = set(params) - set(cls._get_param_names())
+    unknown = (set(params) | set(network_params)) - set(cls._get_param_names())
     bad_names = [name for name in attributes if not _ATTRIBUTE_NAME.fullmatch(name)]
     missing = _REQUIRED_ATTRIBUTES - set(attributes)
     if unknown or bad_names or missing:
@@ -132,26 +186,33 @@ def load_estimator(cls, path, device=None):
         ) from None
     for name, value in attributes.items():
         setattr(estimator, name, value)
-
-    # Building the net draws initial weights, which the stored ones replace; keep the
-    # caller's torch generator as it was, and out of reach of a fit in another thread.
-    with seeded_torch(0, resolved):
-        net = build_net(estimator.n_features_in_, len(estimator.classes_), resolved, estimator.get_params(deep=False))
     try:
-        net.module_.load_state_dict(state_dict)
-    except RuntimeError as error:
-        raise ValueError(
-            f"{path!s}: the stored weights do not fit the network its parameters describe: {error}"
-        ) from None
+        estimator.set_output(**output_config)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path!s} is a damaged sk-dmlpl model file: output_config: {error}") from None
+    # The network as it was fitted: set_params after fit changes the parameters, not the network.
+    network_params = {**estimator.get_params(deep=False), **network_params}
+
+    # Building the net draws initial weights, from a generator of its own; the stored ones replace them.
+    with seeded_torch(0) as generator:
+        net = build_net(estimator.n_features_in_, len(estimator.classes_), resolved, network_params, generator)
+        try:
+            net.module_.load_state_dict(state_dict)
+        except RuntimeError as error:
+            raise ValueError(
+                f"{path!s}: the stored weights do not fit the network its parameters describe: {error}"
+            ) from None
     estimator.net_ = net
     return estimator
 
 
 def _read(path):
+    # open raises what it raises for a missing file, a folder or a file not to be read;
+    # anything that goes wrong after it is the content's fault.
+    with open(path, "rb") as file:
+        data = file.read()
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         reasons = [line.strip() for line in str(error).splitlines() if "WeightsUnpickler error" in line]
         raise ValueError(
@@ -161,8 +222,10 @@ def _read(path):
             "open it with pickle, joblib or torch.load(weights_only=False) unless you trust its source."
         ) from error
     except Exception as error:
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise ValueError(
-            f"{path!s} could not be read as an sk-dmlpl model file: {type(error).__name__}: {error}"
+            f"{path!s} could not be read as an sk-dmlpl model file: it is damaged or truncated "
+            f"({len(data)} bytes; {detail})."
         ) from error
 
 

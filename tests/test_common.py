@@ -1,7 +1,8 @@
 """scikit-learn's estimator checks, with every expected failure listed and explained."""
 
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import torch
+from sklearn.utils.estimator_checks import check_methods_subset_invariance, parametrize_with_checks
 
 from sk_dmlpl import DMLPLClassifier
 
@@ -27,3 +28,18 @@ EXPECTED_FAILURES = {
 @parametrize_with_checks([ESTIMATOR], expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore:y contains no unlabeled samples")
+@pytest.mark.parametrize("n_threads", [None, 2], ids=["default-threads", "2-threads"])
+def test_default_estimator_gives_each_row_the_same_outputs_in_any_batch(n_threads):
+    # The checks above use a small network; the defaults' wider matrix products are where
+    # float32 sums once depended on the batch, at more than one thread.
+    default = torch.get_num_threads()
+    if n_threads == default:
+        pytest.skip(f"torch already runs {default} threads: the default-threads case covers it")
+    torch.set_num_threads(n_threads or default)
+    try:
+        check_methods_subset_invariance("DMLPLClassifier", DMLPLClassifier(random_state=0))
+    finally:
+        torch.set_num_threads(default)

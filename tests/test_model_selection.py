@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import get_scorer, log_loss
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -112,3 +112,23 @@ def test_labeled_scorer_gives_a_probability_metric_the_classes_a_fold_lacks():
     assert labeled_scorer("accuracy")(model, X[fold], y_fold) == pytest.approx(
         np.mean(model.predict(X[fold][3:]) == y_fold[3:])
     )
+
+
+def test_out_of_fold_probabilities_by_the_user_guides_loop(small_semi):
+    # cross_val_predict(method="predict_proba") encodes -1 as a class: the user guide loops instead.
+    X, y_semi, _ = small_semi
+    names = np.array(["cat", "dog", "emu"], dtype=object)
+    y = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
+    model, cv = quick(max_epochs=3, fine_tune_epochs=1), StratifiedKFold(3, shuffle=True, random_state=0)
+    assert cross_val_predict(model, X, y_semi, cv=cv, method="predict_proba").shape == (90, 4)
+
+    classes = np.unique(y[y != -1])
+    proba = np.zeros((len(X), len(classes)))
+    for train, test in cv.split(X, y.astype(str)):
+        fold_model = clone(model).fit(X[train], y[train])
+        proba[np.ix_(test, np.searchsorted(classes, fold_model.classes_))] = fold_model.predict_proba(X[test])
+
+    assert classes.tolist() == ["cat", "dog", "emu"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    labeled = y_semi != -1
+    assert np.mean(classes[proba.argmax(axis=1)][labeled] == y[labeled]) > 0.8  # chance is 1/3

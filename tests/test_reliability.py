@@ -8,9 +8,10 @@ are not repeated here.
 
 import os
 import pickle
-import threading
+import re
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -221,6 +225,92 @@ def test_dataframe_feature_names_are_checked_at_prediction(small_semi):
         clf.predict(X)
 
 
+def test_object_y_of_bools_and_minus_one_fits(small_semi):
+    X, y_semi, _ = small_semi
+    y = np.where(y_semi == -1, -1, y_semi == 1).astype(object)
+    y[y_semi != -1] = (y_semi[y_semi != -1] == 1).tolist()  # Python bools, not 0 and 1
+    clf = fast().fit(X, y)
+    assert clf.classes_.tolist() == [False, True]
+    assert all(isinstance(label, bool) for label in clf.transduction_)
+    np.testing.assert_array_equal(clf.transduction_[y_semi != -1], y[y_semi != -1])
+    assert set(clf.predict(X).tolist()) <= {False, True}
+
+
+def test_the_string_minus_one_is_refused_among_string_classes(small_semi):
+    X, y_semi, _ = small_semi
+    names = np.array(["cat", "dog", "emu"], dtype=object)
+    y = np.where(y_semi == -1, "-1", names[np.maximum(y_semi, 0)]).astype(object)
+    with pytest.raises(ValueError, match=r"string '-1' in 61 rows.* marked with the integer -1, not a string"):
+        fast().fit(X, y)
+
+
+def test_float32_cast_that_merges_rows_warns(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.warns(DataConversionWarning, match=r"float32.* made \d+ of its 90 rows equal to another row.*StandardScaler"):
+        fast().fit(X + 1e8, y_semi)
+    with warnings.catch_warnings():  # a lossy cast that keeps rows apart, and an exact one, are quiet
+        warnings.simplefilter("error", DataConversionWarning)
+        fast().fit(X + 1e3, y_semi)
+        fast().fit(X.astype(np.float32), y_semi)
+    with pytest.raises(ValueError, match=r"too large for dtype\('float32'\): the largest absolute value is 6.38e\+39.*StandardScaler"):
+        fast().fit(X * 1e39, y_semi)
+
+
+def test_unscaled_features_and_a_collapsed_model_warn(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.warns(UserWarning, match=r"X looks unscaled: .* from 977 to 2\.17e\+03 .*StandardScaler"):
+        fast().fit(X * 1000, y_semi)
+    # Features of about 1e-3 are lost under BatchNorm's epsilon: the model finds nothing.
+    with pytest.warns(UserWarning, match=r"predicts its own labeled rows no better than chance \(balanced accuracy 0\.33 over 3"):
+        fast().fit(X * 1e-3, y_semi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fast().fit(StandardScaler().fit_transform(X), y_semi)
+
+
+@pytest.mark.parametrize("scale", [1e35, 3e38 / 8], ids=["1e35", "3e38"])
+def test_training_that_overflows_stops_with_a_clear_error(small_semi, scale):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    before = {name: getattr(clf, name) for name in fitted_names(clf)}
+    with pytest.raises(ValueError, match=r"Training diverged: .*(overflowed|loss became nan).*unscaled features.*StandardScaler"):
+        clf.fit(X * scale, y_semi)
+    assert all(getattr(clf, name) is value for name, value in before.items())
+    assert fitted_names(clf) == sorted(before)
+
+
+def test_a_nan_loss_stops_the_fit(small_semi):
+    X, y_semi, _ = small_semi
+    clf = fast(metric_loss=lambda embeddings, labels: embeddings.sum() * float("nan"))
+    with pytest.raises(ValueError, match="Training diverged: the loss became nan.*StandardScaler"):
+        clf.fit(X, y_semi)
+    assert fitted_names(clf) == []
+
+
+def test_batch_larger_than_the_rows_is_clipped_with_a_warning(small_semi):
+    X, y_semi, _ = small_semi
+    X, y_semi = X[:60], y_semi[:60]
+    with pytest.warns(UserWarning, match="batch_size=2048 is larger than the 60 rows of X; training clips it to 60"):
+        clf = fast(batch_size=2048).fit(X, y_semi)
+    sizes = []
+    original = MetricNet.train_step_single
+
+    def recording(self, batch, **fit_params):
+        sizes.append(len(batch[1]))
+        return original(self, batch, **fit_params)
+
+    MetricNet.train_step_single = recording
+    try:
+        clf.fit(X, y_semi)
+    finally:
+        MetricNet.train_step_single = original
+    assert set(sizes) == {60}
+    with warnings.catch_warnings():  # the default batch is clipped quietly, as MLPClassifier's "auto"
+        warnings.simplefilter("error", UserWarning)
+        fast(batch_size=60).fit(X, y_semi)
+        fast().fit(X, y_semi)
+
+
 # -- 1b. properties over label encodings, class counts and sizes -------------------------
 
 label_sets = st.one_of(
@@ -361,6 +451,84 @@ def test_same_seed_gives_bit_identical_results_in_another_process(small_semi, tm
         np.testing.assert_array_equal(there[name], value, strict=True)
 
 
+# -- 3b. torch's global state: never read, never changed ---------------------------------
+
+
+def _draw_in_every_step(monkeypatch):
+    """Draw from torch's global generator before each training step, as another thread might."""
+    drawn = []
+    original = MetricNet.train_step_single
+
+    def drawing(self, batch, **fit_params):
+        drawn.append(torch.rand(1))
+        return original(self, batch, **fit_params)
+
+    monkeypatch.setattr(MetricNet, "train_step_single", drawing)
+    return drawn
+
+
+def test_fit_draws_from_its_own_generators_only(small_semi, monkeypatch):
+    X, y_semi, _ = small_semi
+    expected = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    drawn = _draw_in_every_step(monkeypatch)
+    torch.manual_seed(7)
+    proba = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    # The same model, and the other draws got the stream they would have had without the fit.
+    np.testing.assert_array_equal(proba, expected)
+    torch.manual_seed(7)
+    assert len(drawn) > 10
+    assert torch.equal(torch.cat(drawn), torch.cat([torch.rand(1) for _ in drawn]))
+
+
+def test_a_thread_drawing_from_torchs_generator_does_not_disturb_a_fit(small_semi):
+    X, y_semi, _ = small_semi
+    expected = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    drawn, done = [], threading.Event()
+
+    def draw():
+        torch.manual_seed(3)
+        while not done.is_set():
+            drawn.append(torch.rand(1))
+            done.wait(0.001)
+
+    thread = threading.Thread(target=draw)
+    thread.start()
+    try:
+        proba = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    finally:
+        done.set()
+        thread.join()
+    np.testing.assert_array_equal(proba, expected)
+    assert len(drawn) > 10  # the thread drew while the fit ran
+    torch.manual_seed(3)
+    assert torch.equal(torch.cat(drawn), torch.cat([torch.rand(1) for _ in drawn]))
+
+
+@pytest.mark.parametrize("context", [torch.inference_mode, torch.no_grad])
+def test_fit_works_inside_inference_mode_and_no_grad(small_semi, context):
+    X, y_semi, _ = small_semi
+    expected = fast().fit(X, y_semi)
+    with context():
+        clf = fast().fit(X, y_semi)
+        proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(proba, expected.predict_proba(X))
+    assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+
+
+def test_network_is_float32_whatever_the_default_dtype(small_semi):
+    X, y_semi, _ = small_semi
+    expected = fast().fit(X, y_semi).predict_proba(X)
+    torch.set_default_dtype(torch.float64)
+    try:
+        clf = fast().fit(X, y_semi)
+        proba = clf.predict_proba(X)
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert {tensor.dtype for tensor in clf.net_.module_.parameters()} == {torch.float32}
+    np.testing.assert_array_equal(proba, expected)
+
+
 # -- 4. interruption ---------------------------------------------------------------------
 
 
@@ -475,18 +643,16 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
             loaded.predict(X.rename(columns={"d": "e"}))
 
 
-def test_load_waits_for_a_fit_holding_the_torch_generator(small_semi, tmp_path):
-    # A load builds a network, which draws from torch's generator: it takes the same turn as a fit.
+def test_load_does_not_wait_for_the_torch_generator(small_semi, tmp_path):
+    # A load builds its network from a generator of its own: it needs no turn with torch's.
     X, y_semi, _ = small_semi
     fast().fit(X, y_semi).save(tmp_path / "model.pt")
     loaded = []
     with sk_dmlpl._network._TORCH_RNG_LOCK:
         thread = threading.Thread(target=lambda: loaded.append(DMLPLClassifier.load(tmp_path / "model.pt")))
         thread.start()
-        thread.join(timeout=2)
-        assert thread.is_alive() and not loaded
-    thread.join(timeout=60)
-    assert len(loaded) == 1
+        thread.join(timeout=60)
+        assert len(loaded) == 1
 
 
 def test_loaded_estimator_refits(small_semi, tmp_path):
@@ -606,3 +772,116 @@ def test_cuda_model_loads_onto_cpu(small_semi, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
     again = DMLPLClassifier.load(tmp_path / "model.pt")
     assert next(again.net_.module_.parameters()).is_cuda
+
+
+def test_a_file_saved_after_set_params_loads_the_fitted_network(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi).set_params(embedding_dim=4, hidden_units=(8,))
+    clf.save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    assert loaded.get_params() == clf.get_params()  # the parameters as set
+    assert loaded.transform(X).shape == (90, 8)  # the network as fitted
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X), strict=True)
+    assert loaded.fit(X, y_semi).transform(X).shape == (90, 4)  # a refit follows the parameters
+
+
+def test_output_setting_survives_save_and_load(small_semi, tmp_path):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi).set_output(transform="pandas")
+    clf.save(tmp_path / "model.pt")
+    loaded = DMLPLClassifier.load(tmp_path / "model.pt")
+    pd.testing.assert_frame_equal(loaded.transform(X), clf.transform(X))
+    assert list(loaded.transform(X).columns) == [f"dmlplclassifier{i}" for i in range(8)]
+
+
+def _fail_fsync(error):
+    def fsync(fd):
+        raise error
+
+    return fsync
+
+
+@pytest.mark.parametrize(
+    "where, patch, error, match",
+    [
+        ("missing/model.pt", None, FileNotFoundError, r"\[Errno 2\] No such file or directory: '.*missing/model.pt'"),
+        ("folder", None, IsADirectoryError, r"\[Errno 21\] Is a directory: '.*folder'"),
+        ("plain/model.pt", None, NotADirectoryError, r"\[Errno 20\] Not a directory: '.*plain/model.pt'"),
+        ("good.pt", OSError(28, "No space left on device"), OSError, r"\[Errno 28\] No space left on device: '.*good.pt'"),
+        ("good.pt", KeyboardInterrupt(), KeyboardInterrupt, None),
+    ],
+    ids=["missing-folder", "onto-a-folder", "under-a-file", "full-disk", "interrupted"],
+)
+def test_failed_save_raises_what_open_raises_and_leaves_nothing_half_written(
+    small_semi, tmp_path, monkeypatch, where, patch, error, match
+):
+    X, y_semi, _ = small_semi
+    clf = fast().fit(X, y_semi)
+    clf.save(tmp_path / "good.pt")
+    good = (tmp_path / "good.pt").read_bytes()
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "plain").write_text("a plain file")
+    before = sorted(tmp_path.iterdir())
+    if patch is not None:
+        monkeypatch.setattr(sk_dmlpl._persistence.os, "fsync", _fail_fsync(patch))
+    with pytest.raises(error, match=match):
+        clf.save(tmp_path / where)
+    assert sorted(tmp_path.iterdir()) == before  # no temporary file left
+    assert (tmp_path / "good.pt").read_bytes() == good
+    monkeypatch.undo()
+    np.testing.assert_array_equal(DMLPLClassifier.load(tmp_path / "good.pt").predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -1], ids=["empty", "10-bytes", "half", "all-but-1-byte"])
+def test_truncated_file_is_refused_as_damaged(saved_payload, keep):
+    path, _ = saved_payload
+    data = path.read_bytes()
+    path.write_bytes(data[: int(keep * len(data)) if isinstance(keep, float) else keep])
+    with pytest.raises(ValueError, match=r"model.pt could not be read as an sk-dmlpl model file: it is damaged or truncated"):
+        DMLPLClassifier.load(path)
+
+
+# -- 6. feature scales: a model that works, or a clear warning or error ------------------
+
+
+def _blobs():
+    """3 blobs of 40 rows, 4 labeled each: well apart, so that a labeled-only logistic regression scores 0.99."""
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], 40)
+    X = np.array([[0, 0, 0], [6, 0, 0], [3, 5, 0]])[y] + rng.normal(size=(120, 3))
+    y_semi = np.full(120, -1)
+    for label in range(3):
+        y_semi[rng.choice(np.flatnonzero(y == label), 4, replace=False)] = label
+    return X, y, y_semi
+
+
+_CLEAR_WARNINGS = "X looks unscaled|Casting X to float32|predicts its own labeled rows no better than chance"
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scale_exponent=st.floats(-6, 12),
+    offset_exponent=st.one_of(st.none(), st.floats(0, 9)),
+    with_scaler=st.booleans(),
+)
+def test_any_feature_scale_gives_a_working_model_or_a_clear_message(scale_exponent, offset_exponent, with_scaler):
+    X, y, y_semi = _blobs()
+    labeled = y_semi != -1
+    baseline = LogisticRegression().fit(X[labeled], y[labeled]).score(X, y)
+    assert baseline > 0.85  # far above chance (1/3): a collapse cannot pass for a match
+    X = X * 10.0**scale_exponent + (0 if offset_exponent is None else 10.0**offset_exponent)
+    clf = quick(hidden_units=(32,), max_epochs=10, fine_tune_epochs=2)
+    model = make_pipeline(StandardScaler(), clf) if with_scaler else clf
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, y_semi)
+        except ValueError as error:
+            assert re.search("Training diverged|too large for dtype", str(error)), error
+            return
+    warned = [str(w.message) for w in caught if re.search(_CLEAR_WARNINGS, str(w.message))]
+    if not warned:
+        # Standardized, the model matches the baseline. On raw features within the warning's
+        # bounds it may trail it by a few points (0.93 to 0.95 against 1.00 measured), as the
+        # masks zero features that are not centred, but it never collapses (1/3).
+        assert model.score(X, y) >= baseline - (0.05 if with_scaler else 0.1)
