@@ -65,14 +65,14 @@ class Rows(namedtuple("Rows", ["X", "embedding", "logits"])):
 
 
 class ClassView(BaseEstimator):
-    """Base of the class views; ``space`` says which representation of the rows a view reads.
+    """Base of the class views; ``group`` names the views that share one weight of the blend.
 
-    A subclass sets ``space`` (``"embedding"`` or ``"input"``) and implements ``fit`` and
-    ``predict_proba`` as the module docstring describes. :func:`view_weights` shares the
-    blend's weight out by space.
+    A subclass implements ``fit`` and ``predict_proba`` as the module docstring describes,
+    and sets ``group``: the embedding's views share ``"embedding"``, and each input-space
+    view has a group of its own, unless it joins one (see ``_view_weights.py``).
     """
 
-    space = "embedding"
+    group = "embedding"
 
     def fit(self, rows, labels, n_classes, random_state):
         """Learn from labeled ``rows``; ``labels`` are encoded in ``range(n_classes)``."""
@@ -154,7 +154,7 @@ class InputView(ClassView):
     Less prone than the network to memorise the two rows of a tail class.
     """
 
-    space = "input"
+    group = "input"
 
     def fit(self, rows, labels, n_classes, random_state):
         with warnings.catch_warnings():
@@ -187,7 +187,7 @@ class ForestView(ClassView):
         Trees of the forest.
     """
 
-    space = "input"
+    group = "forest"
 
     def __init__(self, n_estimators=100):
         self.n_estimators = n_estimators

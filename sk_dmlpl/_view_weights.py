@@ -1,9 +1,9 @@
 """The blend's weights: shared out by a fixed rule, or learned from held-out labels.
 
-The views fall into groups whose weights are learned together: the embedding's views
-(sub-centers, neighbor vote, head) are one group, and each input-space view (the logistic
-regression, the forest) a group of its own. A group's weight is split equally among its
-views.
+The views fall into groups, each with one weight of the blend (``ClassView.group``): the
+embedding's views (sub-centers, neighbor vote, head) are one group, the input view and the
+forest each a group of its own. A group's weight is split equally among its views. The
+weights are the estimator's parameters, or learned in each fit from held-out labels.
 """
 
 import numpy as np
@@ -14,27 +14,9 @@ from ._pseudo_labeling import child_generator, fit_views
 _SEED_MAX = np.iinfo(np.int32).max
 
 
-def view_weights(views, input_weight):
-    """Blend weights by view name: input-space views share ``input_weight``, embedding views the rest.
-
-    Each space's share is split equally among its views; a space without views leaves its
-    share to the other.
-    """
-    spaces = {"input": input_weight, "embedding": 1.0 - input_weight}
-    counts = {space: sum(view.space == space for view in views.values()) for space in spaces}
-    if not all(counts.values()):
-        spaces = {space: 1.0 for space in spaces}
-    return {name: spaces[view.space] / counts[view.space] for name, view in views.items()}
-
-
-def view_group(name, view):
-    """The group of a view whose weight is learned: the embedding's views are one, each input view its own."""
-    return "embedding" if view.space == "embedding" else name
-
-
 def group_weights_to_view_weights(views, group_weights):
-    """Split each group's weight equally among its views."""
-    groups = [view_group(name, view) for name, view in views.items()]
+    """Blend weights by view name: each group's weight split equally among its views."""
+    groups = [view.group for view in views.values()]
     return {name: group_weights[group] / groups.count(group) for name, group in zip(views, groups)}
 
 
@@ -123,8 +105,8 @@ def held_out_probabilities(labels, train_probe, make_views, n_classes, rng):
         rows = train_probe(probe_labels)
         views = fit_views(make_views(), rows, probe_labels, n_classes, child_generator(rng))
         groups = {}
-        for name, view in views.items():
-            groups.setdefault(view_group(name, view), []).append(view.predict_proba(rows.take(held[test])))
+        for view in views.values():
+            groups.setdefault(view.group, []).append(view.predict_proba(rows.take(held[test])))
         for group, parts in groups.items():
             probas.setdefault(group, np.zeros((len(held), n_classes)))[test] = sum(parts) / len(parts)
     return probas, labels[held]

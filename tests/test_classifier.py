@@ -268,7 +268,9 @@ def test_module_with_wrong_output_shape_is_refused(small_semi):
         {"fine_tune_epochs": 0},
         {"dropout": 0.2},
         {"input_view_weight": 0.0},
-        {"input_view_weight": 1.0},
+        {"input_view_weight": 1.0, "forest_view_weight": 0.0},
+        {"forest_view_weight": 0.0},
+        {"forest_view_weight": 1.0, "input_view_weight": 0.0},
     ],
 )
 def test_variants_fit(small_semi, params):
@@ -313,11 +315,11 @@ def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi):
     X, y_semi, _ = small_semi
     without = quick(input_view_weight=0.0).fit(X, y_semi)
     assert "input" not in without.views_
-    blended = quick(input_view_weight=0.5).fit(X, y_semi)
+    blended = quick(input_view_weight=0.5, forest_view_weight=0.0).fit(X, y_semi)
     assert blended.views_["input"].model_.classes_.tolist() == [0, 1, 2]
     assert blended.view_weights_ == {"centers": 0.25, "head": 0.25, "input": 0.5}
     # With the weight at 1 (and no logit adjustment) the prediction is the input view alone.
-    only_input = quick(input_view_weight=1.0, logit_adjustment=0.0).fit(X, y_semi)
+    only_input = quick(input_view_weight=1.0, forest_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
     np.testing.assert_allclose(
         only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(X.astype(np.float32))
     )
@@ -369,7 +371,7 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
 
 def test_untrained_head_is_left_out_of_predictions(small_semi):
     X, y_semi, y = small_semi
-    clf = quick(head_weight=0.0, input_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
+    clf = quick(head_weight=0.0, input_view_weight=0.0, forest_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
     by_center = clf.predict_proba(X)
     # Only the sub-center view remains: predict_proba is its softmax, whatever the head says.
     from sk_dmlpl._pseudo_labeling import center_probabilities
@@ -385,7 +387,7 @@ def test_a_fitted_model_predicts_with_what_it_was_fitted_with(small_semi):
     clf = quick().fit(X, y_semi)
     proba = clf.predict_proba(X)
     # The views' temperature and weights are frozen at fit time ...
-    clf.set_params(temperature=0.5, head_weight=0.0, input_view_weight=1.0, n_subclusters=1)
+    clf.set_params(temperature=0.5, head_weight=0.0, input_view_weight=1.0, forest_view_weight=0.0, n_subclusters=1)
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
     # ... logit_adjustment alone is read at predict time, as documented.
     clf.set_params(logit_adjustment=0.0)
@@ -426,7 +428,12 @@ def test_learned_view_weights_come_from_held_out_labels(small_semi, tmp_path):
     np.testing.assert_array_equal(DMLPLClassifier.load(tmp_path / "model.pt").predict_proba(X), clf.predict_proba(X))
 
 
-def test_fixed_view_weights_leave_the_forest_out(small_semi):
+def test_fixed_view_weights_are_the_parameters(small_semi):
     X, y_semi, _ = small_semi
-    clf = quick(view_weighting="fixed").fit(X, y_semi)
-    assert clf.view_group_weights_ is None and "forest" not in clf.views_
+    clf = quick(input_view_weight=0.2, forest_view_weight=0.5).fit(X, y_semi)
+    assert clf.view_group_weights_ == pytest.approx({"embedding": 0.3, "input": 0.2, "forest": 0.5})
+    assert clf.view_weights_ == pytest.approx({"centers": 0.15, "head": 0.15, "input": 0.2, "forest": 0.5})
+    assert not any(record["step"] == "view weights" for record in clf.history_)
+    assert "forest" not in quick(forest_view_weight=0.0).fit(X, y_semi).views_
+    with pytest.raises(ValueError, match="input_view_weight \\+ forest_view_weight must not exceed 1"):
+        quick(input_view_weight=0.6, forest_view_weight=0.5).fit(X, y_semi)

@@ -20,7 +20,7 @@ from sk_dmlpl._pseudo_labeling import (
     per_class_sample,
     select_pseudo_labels,
 )
-from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights, view_weights
+from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights
 
 from .conftest import quick
 
@@ -122,14 +122,6 @@ def test_per_class_sample_draws_nothing_when_no_class_is_over_the_cap():
 # -- the class views --
 
 
-def test_view_weights_share_by_space():
-    views = {"centers": CenterView(), "neighbors": NeighborVoteView(), "head": HeadView(), "input": InputView()}
-    assert view_weights(views, 0.4) == pytest.approx({"centers": 0.2, "neighbors": 0.2, "head": 0.2, "input": 0.4})
-    # A space without views leaves its share to the other.
-    assert view_weights({"centers": CenterView()}, 0.4) == {"centers": 1.0}
-    assert view_weights({"input": InputView()}, 0.4) == {"input": 1.0}
-
-
 def test_views_follow_one_calling_convention():
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1, 2], 20)
@@ -149,7 +141,7 @@ def test_views_follow_one_calling_convention():
         proba = view.predict_proba(rows.take(np.arange(10)))
         assert proba.shape == (10, 3), name
         np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6, err_msg=name)
-    blended = blend_proba(views, view_weights(views, 0.5), rows)
+    blended = blend_proba(views, group_weights_to_view_weights(views, {"embedding": 0.5, "input": 0.5}), rows)
     np.testing.assert_allclose(blended.sum(axis=1), 1)
     assert (blended.argmax(axis=1) == labels).mean() > 0.9
 
@@ -157,7 +149,7 @@ def test_views_follow_one_calling_convention():
 class NearestInputRowView(ClassView):
     """A toy view: the class of the nearest labeled row in input space, with certainty."""
 
-    space = "input"
+    group = "input"  # it shares the input view's weight
 
     def fit(self, rows, labels, n_classes, random_state):
         self.X_, self.labels_ = rows.X, labels
@@ -176,7 +168,7 @@ class WithNearestInputRow(DMLPLClassifier):
 def test_a_new_view_is_one_class_and_one_entry(small_semi):
     X, y_semi, y = small_semi
     clf = WithNearestInputRow(**quick().get_params()).fit(X, y_semi)
-    assert set(clf.views_) == {"centers", "head", "input", "nearest"}
+    assert set(clf.views_) == {"centers", "head", "input", "forest", "nearest"}
     # The input space's share is split between the two input-space views.
     assert clf.view_weights_["nearest"] == clf.view_weights_["input"] == pytest.approx(clf.input_view_weight / 2)
     assert clf.score(X, y) > 0.85
@@ -213,6 +205,9 @@ def test_learn_group_weights_picks_the_blend_that_scores_best():
 
 
 def test_group_weights_are_split_among_a_groups_views():
-    views = {"centers": CenterView(), "head": HeadView(), "input": InputView(), "forest": ForestView()}
-    weights = group_weights_to_view_weights(views, {"embedding": 0.5, "input": 0.2, "forest": 0.3})
-    assert weights == pytest.approx({"centers": 0.25, "head": 0.25, "input": 0.2, "forest": 0.3})
+    views = {"centers": CenterView(), "neighbors": NeighborVoteView(), "head": HeadView(), "input": InputView()}
+    weights = group_weights_to_view_weights(views, {"embedding": 0.6, "input": 0.4, "forest": 0.0})
+    assert weights == pytest.approx({"centers": 0.2, "neighbors": 0.2, "head": 0.2, "input": 0.4})
+    views["forest"] = ForestView()
+    weights = group_weights_to_view_weights(views, {"embedding": 0.3, "input": 0.2, "forest": 0.5})
+    assert weights == pytest.approx({"centers": 0.1, "neighbors": 0.1, "head": 0.1, "input": 0.2, "forest": 0.5})
