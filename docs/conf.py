@@ -1,14 +1,15 @@
 """Sphinx configuration of the sk-dmlpl documentation.
 
 Build with ``make -C docs html`` (warnings are errors) after
-``pip install -e ".[docs]"``. Every example under ``examples/`` runs during the build.
+``pip install -e ".[docs]"``. Every example under ``examples/`` runs during the build;
+``make -C docs html-noplot`` skips them. No benchmark runs: the benchmark page draws its
+tables and plots from the results committed under ``results/`` (see
+``sphinxext/benchmark_results.py``), which ``benchmarks/check_results.py`` regenerates.
 """
 
 import os
-import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 # The examples run inside the build. Set before numpy, scikit-learn and torch load: one
@@ -35,6 +36,8 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # The benchmark page's tables and plots, drawn from the results committed in results/.
+    "benchmark_results",
 ]
 
 templates_path = ["_templates"]
@@ -85,6 +88,10 @@ intersphinx_mapping = (
     else {}
 )
 intersphinx_timeout = 10
+
+# scikit-learn writes set_score_request (score takes sample_weight) with references to its
+# own glossary and user guide, which are not part of these pages.
+nitpick_ignore = [("std:term", "meta-estimator"), ("std:ref", "metadata_routing")]
 
 # The class template lists the methods itself; numpydoc would add a second table.
 numpydoc_show_class_members = False
@@ -155,61 +162,5 @@ def _write_help_texts(app):
         (out / name).write_text(result.stdout)
 
 
-# The benchmark of the results page (docs/benchmark.rst), run by every build from scratch.
-BENCHMARKS = {
-    # The results page: every method, both ratios, 5 seeds.
-    "benchmark": ["--datasets", "digits", "optdigits", "penbased", "--imbalance-ratio", "50", "100", "--seeds", "5"],
-    # Its 20-seed section: every method at ratio 50, on enough seeds to pair them with DML-PL.
-    "twenty_seeds": ["--datasets", "digits", "optdigits", "penbased", "--imbalance-ratio", "50", "--seeds", "20"],
-    # Its held-out section: three data sets the defaults were not chosen on, DML-PL and the peers.
-    "held_out": [
-        "--datasets", "satimage", "segment", "texture", "--imbalance-ratio", "50", "--seeds", "20",
-        "--methods", "dmlpl", "self-training", "self-training-balanced", "self-training-rf", "label-spreading",
-        "logreg-balanced", "svc-balanced", "hgb-balanced", "smote-logreg", "smote-knn", "balanced-rf",
-        "easy-ensemble", "oracle",
-    ],
-}
-
-
-def _machine():
-    """One line on the machine: CPU model, cores, OS, Python and torch."""
-    import torch
-
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-              if line.startswith("model name")] if cpuinfo.exists() else []
-    cpu = models[0] if models else platform.processor() or platform.machine()
-    return (f"{cpu}, {os.cpu_count()} cores, {os.environ['OMP_NUM_THREADS']} torch thread(s); "
-            f"{platform.platform()}; Python {platform.python_version()}, torch {torch.__version__}, "
-            f"sk-dmlpl {sk_dmlpl.__version__}")
-
-
-def _run_benchmarks(app):
-    """Run each of ``BENCHMARKS`` into generated/<name>/: its table, plots, command and machine.
-
-    The results page shows them, so its figures are always those of the code being built.
-    A build that finds them there (no ``make clean`` since) keeps them.
-    """
-    for name, args in BENCHMARKS.items():
-        out = HERE / "generated" / name
-        if (out / "table.txt").exists():
-            continue
-        out.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "sk_dmlpl.benchmark", *args, "--out", str(out)],
-            capture_output=True,
-            text=True,
-            check=False,  # the failure is reported below, with the run's stderr
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"The {name} run of the results page failed:\n{result.stderr[-4000:]}")
-        minutes = (time.perf_counter() - started) / 60
-        (out / "table.txt").write_text(result.stdout.split("\nWrote ")[0].rstrip() + "\n")
-        (out / "command.txt").write_text(f"python -m sk_dmlpl.benchmark {' '.join(args)}\n")
-        (out / "machine.txt").write_text(f"{_machine()}\nwhole run: {minutes:.1f} minutes\n")
-
-
 def setup(app):
     app.connect("builder-inited", _write_help_texts)
-    app.connect("builder-inited", _run_benchmarks)

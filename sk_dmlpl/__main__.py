@@ -28,7 +28,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and of the model (default 0)")
     parser.add_argument("--imbalance-ratio", type=float, default=50, help="largest over smallest class (default 50)")
     parser.add_argument("--labeled-fraction", type=float, default=0.1, help="share of labeled rows (default 0.1)")
-    parser.add_argument("--verbose", action="store_true", help="print a line per pseudo-labeling round")
+    parser.add_argument("--verbose", action="store_true", help="print a line per training step and per pseudo-labeling round")
     args = parser.parse_args(argv)
 
     X, y = load_digits(return_X_y=True)

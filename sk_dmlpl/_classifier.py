@@ -13,7 +13,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.metrics import accuracy_score
-from sklearn.utils import check_random_state
+from sklearn.utils import check_consistent_length, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from torch import nn
@@ -182,7 +182,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         changed (except by a ``module`` class's own initialisation, which is called with
         it seeded, and restored after).
     verbose : int, default=0
-        1 prints a line per round; 2 adds skorch's progress bar.
+        1 prints a line per training step (metric learning, each fine-tuning: its epochs,
+        final loss and seconds) and per pseudo-labeling round; 2 adds a line per epoch
+        (its loss and seconds).
     module_params : dict, default=None
         Keyword arguments of the module class (or of :class:`MLPEncoder`). One entry can
         be set alone as ``set_params(module__<name>=value)``, as in skorch, which is what
@@ -410,6 +412,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         it was before the call: unfitted, or still holding its previous fit. Nothing from
         the rounds completed before the interruption is kept, and the exception is raised
         again.
+
+        ``fit`` takes no ``sample_weight`` (passing one raises a ``TypeError``). Weighting
+        rows through DML-PL would have to reach every step that counts them: the
+        class-balanced sampler that draws the training batches, the metric loss and the
+        head's cross-entropy, the per-class quota of pseudo-labels, and each class view
+        (sub-centers, neighbor vote, head, input view) and the class prior of
+        ``logit_adjustment``. Until it does, weighting some of these and not others would
+        be a weight in name only. :meth:`score` takes ``sample_weight``.
         """
         previous = fitted_state(self)
         try:
@@ -468,6 +478,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         started = time.perf_counter()
         result, record = run(*args)
         self.history_.append({"round": round_, "step": step, "seconds": time.perf_counter() - started, **record})
+        self._print_training_step(self.history_[-1])
         return result
 
     def _input_neighbors(self, X, labels, rng):
@@ -569,6 +580,16 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         weights = learn_group_weights(*found)
         return weights, {"group_weights": weights}
 
+    def _print_training_step(self, record):
+        """With ``verbose``, one line for a training step of ``history_``: epochs, final loss, seconds."""
+        if not self.verbose or "loss" not in record:
+            return
+        if record["step"] == "metric learning":
+            where, epochs = "metric learning", self.max_epochs
+        else:
+            where, epochs = f"{record['step']} (round {record['round']}/{self.max_iter})", self.fine_tune_epochs
+        print(f"{where}: {epochs} epochs, loss {record['loss']:.4f}, {record['seconds']:.1f} s", flush=True)
+
     # -- prediction --
 
     def transform(self, X):
@@ -632,7 +653,54 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
-    def score(self, X, y):
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of :meth:`predict_proba`.
+
+        A probability of exactly 0 (a view's softmax can underflow) gives the log of the
+        smallest positive float64, about -708, instead of ``-inf``, so that sums and
+        differences of log-probabilities stay finite.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``; columns follow ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return np.log(np.maximum(proba, np.finfo(proba.dtype).tiny))
+
+    def decision_function(self, X):
+        """Confidence scores: the log-probabilities, or their log-odds for two classes.
+
+        DML-PL has no margin of its own: its prediction is the most probable class of the
+        blended, prior-corrected probabilities, so the scores are those probabilities'
+        logs, which rank the classes as :meth:`predict_proba` does and keep its
+        ``logit_adjustment``. As in scikit-learn, a binary problem gives one score per
+        row, that of ``classes_[1]``: the log-odds ``log p1 - log p0``, positive where
+        ``predict`` gives ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The log-odds of ``classes_[1]`` for two classes, else
+            :meth:`predict_log_proba`. ``predict`` is the class of the highest score
+            (or of a positive one, for two classes).
+        """
+        log_proba = self.predict_log_proba(X)
+        if len(self.classes_) == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
+    def score(self, X, y, sample_weight=None):
         """Accuracy over the rows whose label is not ``-1``.
 
         Parameters
@@ -641,14 +709,22 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             Rows to classify.
         y : array-like of shape (n_samples,)
             True labels, ``-1`` for rows to leave out.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, as in :func:`~sklearn.metrics.accuracy_score`; the weights
+            of the ``-1`` rows are left out with them. ``fit`` takes no weights (see its
+            Notes).
 
         Returns
         -------
         score : float
-            Mean accuracy on the labeled rows.
+            Mean accuracy on the labeled rows, weighted by ``sample_weight``.
         """
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float)
+            check_consistent_length(y, sample_weight)
+            sample_weight = sample_weight[np.asarray(y) != -1]
         X, y = labeled_rows(densify(X), y)
-        return accuracy_score(y, self.predict(X))
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     @property
     def _n_features_out(self):

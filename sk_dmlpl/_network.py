@@ -14,6 +14,7 @@ import contextvars
 import copy
 import math
 import threading
+import time
 from numbers import Integral
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from pytorch_metric_learning import losses
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch import NeuralNet
-from skorch.callbacks import ProgressBar
+from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Dataset, WeightedRandomSampler
 
@@ -412,7 +413,7 @@ def build_net(n_features, n_classes, device, params, generator):
         batch_size=params["batch_size"],
         train_split=None,
         device=device,
-        callbacks=[ProgressBar()] if params["verbose"] >= 2 else None,
+        callbacks=[EpochLog()] if params["verbose"] >= 2 else None,
         verbose=0,
     )
     net.initialize()
@@ -534,3 +535,25 @@ def seeded_torch(seed):
     """
     with torch.inference_mode(False), torch.enable_grad():
         yield torch.Generator().manual_seed(seed)
+
+
+class EpochLog(Callback):
+    """Print one line per epoch: its number out of the training step's, its loss and seconds.
+
+    Each training step of ``fit`` (metric learning, each fine-tuning) is one skorch
+    training run; the epochs count from 1 in each, and the last number is the seconds
+    since the step began. ``verbose=2`` adds this callback to the net.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history)  # the net is warm-started: its history goes on
+        self.started_ = time.perf_counter()
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history) - self.first_epoch_
+        row = net.history[-1]
+        print(
+            f"  epoch {epoch}/{net.max_epochs}: loss {row['train_loss']:.4f}, {row['dur']:.2f} s "
+            f"({time.perf_counter() - self.started_:.1f} s in all)",
+            flush=True,
+        )

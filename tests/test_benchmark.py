@@ -45,6 +45,7 @@ def test_main_writes_every_output(tmp_path, one_thread, capsys):
         "summary.csv",
         "table.csv",
         "summary.md",
+        "digits_ir50_table.csv",
         "digits_ir50_balanced_accuracy.png",
         "digits_ir50_recall_by_class.png",
     ]
@@ -158,7 +159,10 @@ def test_dmlpl_param_reaches_dmlpl_and_its_ablations(tmp_path, one_thread, capsy
     "param, message",
     [
         ("bogus=1", "unexpected keyword argument 'bogus'"),
-        ("input_view_weight=2", "'input_view_weight' parameter of DMLPLClassifier must be a float in the range [0.0, 1.0]"),
+        (
+            "input_view_weight=2",
+            "'input_view_weight' parameter of DMLPLClassifier must be a float in the range [0.0, 1.0]",
+        ),
         ("input_view_weight", "expected NAME=VALUE, got 'input_view_weight'"),
     ],
 )
@@ -489,7 +493,7 @@ def test_table_csv_is_small_and_renders_as_an_rst_csv_table(tmp_path, capsys):
     ]
     assert rows[1][:5] == ["digits", "50", "consistent", "logreg-balanced", "2"]
     mean, std = summary[0]["balanced_accuracy_mean"], summary[0]["balanced_accuracy_std"]
-    assert rows[1][5] == f"{mean:.3f} ± {std:.3f}" and rows[1][7] == "-"
+    assert rows[1][5] == f"{mean:.3f} ± {std:.3f}" and rows[1][7] == "n/a"
 
     # The docs can render a committed copy with docutils' csv-table and :file:.
     core = pytest.importorskip("docutils.core")
@@ -499,3 +503,141 @@ def test_table_csv_is_small_and_renders_as_an_rst_csv_table(tmp_path, capsys):
         page.read_text(), source_path=str(page), writer="html", settings_overrides={"report_level": 2, "halt_level": 2}
     ).decode()
     assert '<th class="head">dmlpl minus it (bal. acc.)</th>' in html and rows[1][5] in html
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _import_path(name, path):
+    """Import a script that is not in a package (benchmarks/, docs/sphinxext/)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _synthetic_runs():
+    """Runs of two methods on two seeds, with the rank fields the plots read; no fit."""
+    runs = []
+    for seed, classes in enumerate([[3, 1, 0], [7, 1, 0]]):
+        for method, score in [("dmlpl", 0.8 + 0.02 * seed), ("logreg-balanced", 0.7 - 0.01 * seed)]:
+            run = {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed}
+            run.update(balanced_accuracy=score, tail_recall=score - 0.1, fit_seconds=1.5)
+            run["pseudo_label_balanced_accuracy"] = 0.75 if method == "dmlpl" else np.nan
+            for rank, (label, rows) in enumerate(zip(classes, [122, 11, 3])):
+                run.update({f"recall_rank_{rank}": score, f"class_at_rank_{rank}": label, f"rows_at_rank_{rank}": rows})
+            runs.append(run)
+    return runs
+
+
+def test_summary_csv_reads_back_and_draws_the_tables_and_plots_without_a_fit(tmp_path):
+    summary = benchmark.summarise(_synthetic_runs())
+    # The class at a rank is drawn per seed: both seeds' classes, in seed order.
+    assert (summary[0]["class_at_rank_0"], summary[0]["class_at_rank_1"], summary[0]["rows_at_rank_0"]) == (
+        "3/7",
+        "1",
+        "122",
+    )
+    benchmark._report._write_csv(tmp_path / "summary.csv", summary)
+    read = benchmark.read_summary(tmp_path / "summary.csv")
+    assert [set(record) for record in read] == [set(record) for record in summary]
+    for record, original in zip(read, summary):
+        for key, value in record.items():
+            assert (
+                value == pytest.approx(original[key], nan_ok=True)
+                if isinstance(value, float)
+                else value == original[key]
+            ), key
+    assert isinstance(read[1]["n_seeds"], int) and isinstance(read[1]["dmlpl_wins"], int)
+
+    files = benchmark.write_report(read, tmp_path / "report")
+    written = files[("digits", 50.0, "consistent")]
+    assert [path.name for path in written["plots"]] == [
+        "digits_ir50_balanced_accuracy.png",
+        "digits_ir50_recall_by_class.png",
+    ]
+    assert all(path.stat().st_size > 0 for path in written["plots"])
+    rows = list(csv.reader(written["table"].open(newline="")))
+    assert rows == benchmark.setting_table_rows(summary)
+    assert rows[0] == benchmark.SETTING_TABLE_COLUMNS
+    assert rows[1] == ["dmlpl", "0.810 ± 0.010", "0.710 ± 0.010", "0.750 ± 0.000", "1.50", ""]
+    assert rows[2] == ["logreg-balanced", "0.695 ± 0.005", "0.595 ± 0.005", "n/a", "1.50", "+0.115 ± 0.015 (2 of 2)"]
+
+
+def test_plots_zoom_to_the_data_and_name_each_class_with_its_rows():
+    low, high = benchmark._report._zoom(np.array([0.6, 0.7]), np.array([0.62, 0.8]))
+    assert low == pytest.approx(0.58) and high == pytest.approx(0.82)  # a tenth of the range either side
+    assert benchmark._report._zoom([0.0], [1.0]) == (0.0, 1.0)  # never beyond 0 and 1
+    summary = benchmark.summarise(_synthetic_runs())
+    labels, xlabel = benchmark._report._rank_labels(summary, 3)
+    assert labels == ["3/7\n(122)", "1\n(11)", "0\n(3)"]
+    assert xlabel.startswith("class (training rows), head to tail") and "a/b" in xlabel
+    # Without the fields (an older summary.csv), the ticks are the ranks.
+    assert benchmark._report._rank_labels([{"recall_rank_0_mean": 1.0}], 1) == (
+        ["0"],
+        "class rank by training rows (0 = head)",
+    )
+
+
+def test_check_results_finds_every_changed_figure_but_the_fit_seconds(tmp_path):
+    check = _import_path("check_results", ROOT / "benchmarks" / "check_results.py")
+    committed = check.read_rows(ROOT / "docs" / "results" / "digits_slice" / "summary.csv")
+    # The committed slice is every method of the benchmark, on 2 seeds.
+    assert sorted({key[3] for key in committed}) == sorted([*METHODS, "oracle"])
+    assert {row["n_seeds"] for row in committed.values()} == {"2"}
+    assert check.benchmark_args((ROOT / "docs" / "results" / "digits_slice" / "command.txt").read_text()) == [
+        "--seeds",
+        "2",
+    ]
+    assert check.compare(committed, committed) == []
+
+    fresh = {key: dict(row) for key, row in committed.items()}
+    key = ("digits", "50.0", "consistent", "dmlpl")
+    fresh[key]["fit_seconds_mean"] = "99.0"  # the machine's, not a figure of the method
+    assert check.compare(committed, fresh) == []
+    old = float(committed[key]["balanced_accuracy_mean"])
+    fresh[key]["balanced_accuracy_mean"] = repr(old + 0.001)
+    fresh[key]["new_column"] = "1"
+    del fresh[("digits", "50.0", "consistent", "smote-knn")]
+    differences = check.compare(committed, fresh)
+    assert sorted(differences) == sorted(
+        [
+            (
+                f"digits, ratio 50.0, consistent, dmlpl: balanced_accuracy_mean is {old + 0.001!r}, committed "
+                f"{committed[key]['balanced_accuracy_mean']} (+0.001)"
+            ),
+            "digits, ratio 50.0, consistent, dmlpl: column new_column only in the rerun",
+            "digits, ratio 50.0, consistent, smote-knn: in the committed file, not in the rerun",
+        ]
+    )
+    with pytest.raises(ValueError, match="must not give --out"):
+        check.benchmark_args("python -m sk_dmlpl.benchmark --out x")
+    assert check.benchmark_args("python -m sk_dmlpl.benchmark --datasets a \\\n    b --seeds 3\n") == [
+        "--datasets",
+        "a",
+        "b",
+        "--seeds",
+        "3",
+    ]
+
+
+def test_docs_render_committed_results_and_say_which_are_to_be_regenerated(tmp_path, monkeypatch):
+    pytest.importorskip("sphinx")
+    extension = _import_path("benchmark_results", ROOT / "docs" / "sphinxext" / "benchmark_results.py")
+    monkeypatch.setattr(extension, "GENERATED", tmp_path)
+    text = extension.render("digits_slice")
+    table = tmp_path / "digits_slice" / "digits_ir50_table.csv"
+    assert ":file: /generated/results/digits_slice/digits_ir50_table.csv" in text
+    summary = benchmark.read_summary(ROOT / "docs" / "results" / "digits_slice" / "summary.csv")
+    assert list(csv.reader(table.open(newline=""))) == benchmark.setting_table_rows(summary)
+    assert (tmp_path / "digits_slice" / "digits_ir50_recall_by_class.png").exists()
+    # The sentences under the table are the benchmark's own, from the committed file.
+    assert all(f"* {line}" in text for line in benchmark._report._notes(summary))
+    assert "python -m sk_dmlpl.benchmark --seeds 2" in text
+    # A run with a command and no figures says it is to be regenerated, and how.
+    twenty = extension.render("twenty_seeds")
+    assert "to be" in twenty and "python benchmarks/check_results.py twenty_seeds --update" in twenty
+    assert "--seeds 20" in twenty
+    assert "README.md" in extension.render("dev_suite")

@@ -437,3 +437,103 @@ def test_fixed_view_weights_are_the_parameters(small_semi):
     assert "forest" not in quick(forest_view_weight=0.0).fit(X, y_semi).views_
     with pytest.raises(ValueError, match="input_view_weight \\+ forest_view_weight must not exceed 1"):
         quick(input_view_weight=0.6, forest_view_weight=0.5).fit(X, y_semi)
+
+
+def test_verbose_1_prints_a_line_per_training_step_and_round(small_semi, capsys):
+    X, y_semi, _ = small_semi
+    clf = quick(max_iter=2, verbose=1).fit(X, y_semi)
+    lines = capsys.readouterr().out.splitlines()
+    steps = [line.split(":")[0] for line in lines]
+    assert steps == [
+        "metric learning",
+        "round 1/2",
+        "fine-tuning (round 1/2)",
+        "round 2/2",
+        "fine-tuning (round 2/2)",
+    ]
+    training = [record for record in clf.history_ if "loss" in record]
+    for line, record, epochs in zip([lines[0], lines[2], lines[4]], training, [20, 3, 3]):
+        # The epochs, the step's final loss and its seconds, as history_ records them.
+        assert line.endswith(f": {epochs} epochs, loss {record['loss']:.4f}, {record['seconds']:.1f} s")
+    assert not any("epoch " in line for line in lines)  # per-epoch lines are verbose=2's
+
+
+def test_verbose_2_prints_a_line_per_epoch_instead_of_a_progress_bar(small_semi, capsys):
+    X, y_semi, _ = small_semi
+    clf = quick(max_epochs=4, fine_tune_epochs=2, max_iter=1, verbose=2).fit(X, y_semi)
+    printed = capsys.readouterr()
+    epochs = [line for line in printed.out.splitlines() if line.startswith("  epoch ")]
+    assert [line.split(":")[0].strip() for line in epochs] == [
+        "epoch 1/4",
+        "epoch 2/4",
+        "epoch 3/4",
+        "epoch 4/4",
+        "epoch 1/2",
+        "epoch 2/2",
+    ]
+    losses = [float(line.split("loss ")[1].split(",")[0]) for line in epochs]
+    assert losses == pytest.approx(list(clf.net_.history[:, "train_loss"]), abs=5e-5)
+    assert all(line.endswith(" s in all)") for line in epochs)
+    # The step lines of verbose=1 are still there, after their epochs.
+    out = printed.out.splitlines()
+    assert out[4].startswith("metric learning: 4 epochs") and out[-1].startswith("fine-tuning (round 1/1): 2 epochs")
+    assert "\r" not in printed.out + printed.err and "it/s" not in printed.err  # no progress bar
+
+
+def test_predict_log_proba_and_decision_function_follow_predict_proba(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick().fit(X, y_semi)
+    proba = clf.predict_proba(X)
+    log_proba = clf.predict_log_proba(X)
+    np.testing.assert_allclose(np.exp(log_proba), proba, rtol=1e-12)
+    decision = clf.decision_function(X)
+    assert decision.shape == (90, 3)
+    np.testing.assert_array_equal(decision, log_proba)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[decision.argmax(axis=1)])
+
+
+def test_predict_log_proba_is_finite_at_a_zero_probability(small_semi, monkeypatch):
+    X, y_semi, _ = small_semi
+    clf = quick().fit(X, y_semi)
+    zeros = np.tile([1.0, 0.0, 0.0], (90, 1))
+    monkeypatch.setattr(clf, "predict_proba", lambda X: zeros)
+    log_proba = clf.predict_log_proba(X)
+    assert np.isfinite(log_proba).all()
+    assert log_proba[0, 0] == 0 and log_proba[0, 1] == pytest.approx(np.log(np.finfo(float).tiny))
+
+
+def test_binary_decision_function_is_one_log_odds_per_row(small_semi):
+    X, y_semi, _ = small_semi
+    two = y_semi != 2
+    X, y_semi = X[two], np.where(y_semi[two] == 1, 7, y_semi[two])  # classes 0 and 7
+    clf = quick().fit(X, y_semi)
+    decision = clf.decision_function(X)
+    assert decision.shape == (len(X),)
+    log_proba = clf.predict_log_proba(X)
+    np.testing.assert_allclose(decision, log_proba[:, 1] - log_proba[:, 0])
+    # scikit-learn's convention: a positive score is classes_[1].
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(decision > 0).astype(int)])
+    assert (decision > 0).any() and (decision < 0).any()
+
+
+def test_score_takes_sample_weight_on_the_labeled_rows(small_semi):
+    X, y_semi, y = small_semi
+    clf = quick().fit(X, y_semi)
+    weights = np.random.RandomState(0).rand(90)
+    labeled = y_semi != -1
+    expected = np.average(clf.predict(X[labeled]) == y_semi[labeled], weights=weights[labeled])
+    assert clf.score(X, y_semi, sample_weight=weights) == pytest.approx(expected)
+    # The -1 rows' weights leave with them: changing them changes nothing.
+    assert clf.score(X, y_semi, sample_weight=np.where(labeled, weights, 1e6)) == pytest.approx(expected)
+    # Weight only on the rows predicted right: a perfect score.
+    right = (clf.predict(X) == y).astype(float)
+    assert clf.score(X, y, sample_weight=right) == 1.0
+    assert clf.score(X, y, sample_weight=np.ones(90)) == clf.score(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.score(X, y, sample_weight=np.ones(89))
+
+
+def test_fit_refuses_sample_weight_with_a_type_error(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(TypeError, match="sample_weight"):
+        quick().fit(X, y_semi, sample_weight=np.ones(90))

@@ -33,7 +33,15 @@ from ._cli import main, run_benchmark
 from ._data import load_dataset, split
 from ._methods import METHODS, ORACLES, QUICK_PARAMS, Method, is_peer
 from ._optional import INSTALL_HINT
-from ._report import TABLE_COLUMNS, format_text, table_rows
+from ._report import (
+    SETTING_TABLE_COLUMNS,
+    TABLE_COLUMNS,
+    format_text,
+    read_summary,
+    setting_table_rows,
+    table_rows,
+    write_report,
+)
 from ._run import METRICS, N_TAIL, run_one
 from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, best_peer, module_verdict, summarise
 
@@ -47,6 +55,7 @@ __all__ = [
     "PAYS_SEEDS",
     "PAYS_STANDARD_ERRORS",
     "QUICK_PARAMS",
+    "SETTING_TABLE_COLUMNS",
     "TABLE_COLUMNS",
     "Method",
     "best_peer",
@@ -55,9 +64,12 @@ __all__ = [
     "load_dataset",
     "main",
     "module_verdict",
+    "read_summary",
     "run_benchmark",
     "run_one",
+    "setting_table_rows",
     "split",
     "summarise",
     "table_rows",
+    "write_report",
 ]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._methods import is_peer
 from ._optional import _optional_import
 from ._run import METRICS
 from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, _setting_of, _settings, best_peer, module_verdict
@@ -139,6 +140,9 @@ def _format_markdown(summary, plots=None):
     return "\n\n".join(blocks) + "\n"
 
 
+NOT_APPLICABLE = "n/a"
+"""The cell of a figure a method has none of, in the CSV tables: a lone ``-`` would read as a list in rST."""
+
 TABLE_COLUMNS = {
     "dataset": "data set",
     "imbalance_ratio": "ratio",
@@ -158,7 +162,7 @@ def table_rows(summary):
 
     One row per setting and method: the setting, the method (``oracle (<name>)`` for the
     better oracle), the number of seeds, the mean ± standard deviation of the balanced
-    accuracy, tail-3 recall and pseudo-labels' balanced accuracy (``-`` where there are
+    accuracy, tail-3 recall and pseudo-labels' balanced accuracy (``n/a`` where there are
     none), and ``dmlpl`` minus the method's balanced accuracy paired by seed, mean ±
     standard error, with the seeds on which ``dmlpl`` scored higher (empty for ``dmlpl``).
 
@@ -193,7 +197,7 @@ def table_rows(summary):
         cells = [dataset, f"{ratio:g}", distribution, method, str(record["n_seeds"])]
         for metric in ("balanced_accuracy", "tail_recall", "pseudo_label_balanced_accuracy"):
             mean, std = record.get(f"{metric}_mean", np.nan), record.get(f"{metric}_std", np.nan)
-            cells.append("-" if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
+            cells.append(NOT_APPLICABLE if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
         gap = ""
         if "gap_to_dmlpl_mean" in record:
             sem = record["gap_to_dmlpl_sem"]
@@ -212,72 +216,278 @@ def _write_csv(path, records):
         writer.writerows(records)
 
 
-def _plot(summary, out):
-    """Draw, per setting, the balanced accuracy of each method and the recall by class.
+SETTING_TABLE_COLUMNS = [
+    "method",
+    METRICS["balanced_accuracy"],
+    METRICS["tail_recall"],
+    METRICS["pseudo_label_balanced_accuracy"],
+    METRICS["fit_seconds"],
+    "dmlpl minus it (bal. acc.)",
+]
+"""The headers of a setting's compact table, as :func:`write_report` writes it."""
+
+
+def setting_table_rows(records):
+    """One setting's summary as a compact table of strings, the first row the headers.
+
+    Small enough for a page's column: the method, the mean ± standard deviation over the
+    seeds of the balanced accuracy, tail-3 recall and pseudo-labels' balanced accuracy
+    (``n/a`` where there are none), the mean fit seconds, and ``dmlpl`` minus the method's
+    balanced accuracy paired by seed (mean ± standard error, and on how many seeds
+    ``dmlpl`` scored higher; empty for ``dmlpl``).
+
+    Parameters
+    ----------
+    records : list of dict
+        The summary records of one setting, as :func:`summarise` or :func:`read_summary`
+        returns them.
+
+    Returns
+    -------
+    rows : list of list of str
+        The headers of :data:`SETTING_TABLE_COLUMNS`, then one row per record.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import setting_table_rows, summarise
+    >>> runs = [
+    ...     {"dataset": "digits", "imbalance_ratio": 50.0, "method": method, "seed": seed,
+    ...      "balanced_accuracy": score, "fit_seconds": 1.0}
+    ...     for method, scores in [("dmlpl", [0.8, 0.7]), ("smote-knn", [0.7, 0.65])]
+    ...     for seed, score in enumerate(scores)
+    ... ]
+    >>> for row in setting_table_rows(summarise(runs)):
+    ...     print(row)
+    ['method', 'bal. acc.', 'tail-3 recall', 'pseudo-label bal. acc.', 'fit s', 'dmlpl minus it (bal. acc.)']
+    ['dmlpl', '0.750 ± 0.050', 'n/a', 'n/a', '1.00', '']
+    ['smote-knn', '0.675 ± 0.025', 'n/a', 'n/a', '1.00', '+0.075 ± 0.025 (2 of 2)']
+    """
+    rows = [list(SETTING_TABLE_COLUMNS)]
+    for record in records:
+        cells = [f"oracle ({record['oracle_of']})" if record.get("oracle_of") else record["method"]]
+        for metric in ("balanced_accuracy", "tail_recall", "pseudo_label_balanced_accuracy"):
+            mean, std = record.get(f"{metric}_mean", np.nan), record.get(f"{metric}_std", np.nan)
+            cells.append(NOT_APPLICABLE if np.isnan(mean) else f"{mean:.3f} ± {std:.3f}")
+        seconds = record.get("fit_seconds_mean", np.nan)
+        cells.append(NOT_APPLICABLE if np.isnan(seconds) else f"{seconds:.2f}")
+        cells.append(_gap_cell(record))
+        rows.append(cells)
+    return rows
+
+
+def _gap_cell(record):
+    """``dmlpl`` minus the record's balanced accuracy as a cell: mean ± sem (wins of seeds); '' for none."""
+    if not np.isfinite(record.get("gap_to_dmlpl_mean", np.nan)):
+        return ""
+    sem = record["gap_to_dmlpl_sem"]
+    spread = f" ± {sem:.3f}" if np.isfinite(sem) else ""
+    return f"{record['gap_to_dmlpl_mean']:+.3f}{spread} ({record['dmlpl_wins']} of {record['n_seeds']})"
+
+
+def read_summary(path):
+    """Read a ``summary.csv`` that the benchmark wrote back into summary records.
+
+    The numbers come back as numbers (``n_seeds`` and the win counts as int, the means,
+    standard deviations, standard errors and the ratio as float, empty cells and ``nan``
+    as NaN), the rest as strings, so that :func:`write_report` and :func:`format_text`
+    take the records as they take :func:`summarise`'s.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``summary.csv``.
+
+    Returns
+    -------
+    summary : list of dict
+        One record per row, as :func:`summarise` returns; a field empty in a row (a
+        column another method filled) is left out of that row's record.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sk_dmlpl.benchmark import read_summary
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "summary.csv")
+    ...     with open(path, "w") as file:
+    ...         _ = file.write("dataset,imbalance_ratio,method,n_seeds,balanced_accuracy_mean\\ndigits,50.0,dmlpl,2,0.75\\n")
+    ...     read_summary(path)
+    [{'dataset': 'digits', 'imbalance_ratio': 50.0, 'method': 'dmlpl', 'n_seeds': 2, 'balanced_accuracy_mean': 0.75}]
+    """
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return [{key: _parse(key, value) for key, value in row.items() if value != ""} for row in rows]
+
+
+def _parse(key, value):
+    """A summary.csv cell as the summary held it: see :func:`read_summary`."""
+    if key == "n_seeds" or (key.startswith("dmlpl_") and key.endswith("wins")):
+        return int(value)
+    if key == "imbalance_ratio" or key.endswith(("_mean", "_std", "_sem")):
+        return float(value)
+    return value
+
+
+def _stem(setting):
+    """The file stem of a setting: ``<dataset>_ir<ratio>[_<distribution>]``, consistent left out."""
+    dataset, ratio, distribution = setting
+    return f"{_slug(dataset)}_ir{ratio:g}{'' if distribution == 'consistent' else '_' + distribution}"
+
+
+def write_report(summary, out):
+    """Write, per setting, its compact table (CSV) and its two plots, from a summary alone.
+
+    It needs no fit: the documentation draws its figures with it from a committed
+    ``summary.csv`` (:func:`read_summary`), and the benchmark after its runs.
 
     Parameters
     ----------
     summary : list of dict
-        As :func:`summarise` returns.
-    out : pathlib.Path
-        Folder of the PNG files.
+        As :func:`summarise` or :func:`read_summary` returns.
+    out : str or pathlib.Path
+        Folder of the files, created if missing.
 
     Returns
     -------
-    plots : dict
-        ``{(dataset, ratio, unlabeled distribution): [paths]}``; the files are named
-        ``<dataset>_ir<ratio>[_<distribution>]_<plot>.png``, the distribution left out when
-        consistent.
+    files : dict
+        ``{(dataset, ratio, unlabeled distribution): {"table": path, "plots": [paths]}}``.
+        The files are named ``<stem>_table.csv`` (:func:`setting_table_rows`),
+        ``<stem>_balanced_accuracy.png`` (every method's balanced accuracy: bars with the
+        mean and whiskers of ± 1 standard deviation over the seeds, the value on each bar,
+        the axis zoomed to the data) and ``<stem>_recall_by_class.png`` (the test recall of
+        each class, head to tail, of ``dmlpl`` and the best peer, each class named with
+        its training rows), where ``<stem>`` is ``<dataset>_ir<ratio>[_<distribution>]``,
+        the distribution left out when consistent.
     """
     matplotlib = _optional_import("matplotlib", "matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plots = {}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
     for setting, records in _settings(summary).items():
-        dataset, ratio, distribution = setting
-        stem = out / f"{_slug(dataset)}_ir{ratio:g}{'' if distribution == 'consistent' else '_' + distribution}"
-        fig, ax = plt.subplots(figsize=(1 + 0.7 * len(records), 4), layout="constrained")
-        ax.bar(
-            [record["method"] for record in records],
-            [record["balanced_accuracy_mean"] for record in records],
-            yerr=[record["balanced_accuracy_std"] for record in records],
-            capsize=3,
-            color=["tab:blue" if record["method"].startswith("dmlpl") else "tab:gray" for record in records],
-        )
-        ax.set(ylabel="balanced accuracy (test)", ylim=(0, 1), title=_title(setting, records))
-        ax.tick_params(axis="x", rotation=45)
-        plt.setp(ax.get_xticklabels(), ha="right")
-        paths = [_save(plt, fig, f"{stem}_balanced_accuracy.png")]
-
+        stem = out / _stem(setting)
+        table = Path(f"{stem}_table.csv")
+        with open(table, "w", newline="") as file:
+            csv.writer(file).writerows(setting_table_rows(records))
+        paths = [_plot_balanced_accuracy(plt, setting, records, f"{stem}_balanced_accuracy.png")]
         compared = [record for record in records if record["method"] in ("dmlpl", best_peer(records))]
         if compared:
-            fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-            for record in compared:
-                ranks = range(sum(key.startswith("recall_rank_") and key.endswith("_mean") for key in record))
-                ax.errorbar(
-                    ranks,
-                    [record[f"recall_rank_{rank}_mean"] for rank in ranks],
-                    yerr=[record[f"recall_rank_{rank}_std"] for rank in ranks],
-                    marker="o",
-                    capsize=3,
-                    label=record["method"],
-                )
-            # Ranked by the long tail of the labeled rows, which the unlabeled rows follow only when consistent.
-            by = "training rows" if distribution == "consistent" else "labeled rows' long tail"
-            ax.set(xlabel=f"class rank by {by} (0 = head)", ylabel="recall (test)", ylim=(-0.05, 1.05))
-            ax.set_title(_title(setting, records))
-            ax.legend()
-            paths.append(_save(plt, fig, f"{stem}_recall_by_class.png"))
-        plots[setting] = paths
-    return plots
+            paths.append(_plot_recall_by_class(plt, setting, records, compared, f"{stem}_recall_by_class.png"))
+        files[setting] = {"table": table, "plots": paths}
+    return files
+
+
+# Bar colours by kind of method, as the legend names them.
+_KINDS = {
+    "DML-PL and its ablations": "tab:blue",
+    "peers": "tab:gray",
+    "oracles (every training label)": "tab:green",
+}
+
+
+def _kind(method):
+    """The legend entry of a method: see :data:`_KINDS`."""
+    if method.startswith("dmlpl"):
+        return "DML-PL and its ablations"
+    return "peers" if is_peer(method) else "oracles (every training label)"
+
+
+def _zoom(lows, highs, headroom=0.0):
+    """Axis limits that hold every value from ``lows`` to ``highs`` with a margin, within [0, 1].
+
+    ``headroom`` adds that share of the data's range above it, for labels.
+    """
+    low, high = float(np.nanmin(lows)), float(np.nanmax(highs))
+    span = max(high - low, 0.01)
+    return max(0.0, low - 0.1 * span), min(1.0, high + (0.1 + headroom) * span)
+
+
+def _plot_balanced_accuracy(plt, setting, records, path):
+    """Horizontal bars of every method's mean balanced accuracy, whiskers ± 1 sd, each value written."""
+    means = np.array([record["balanced_accuracy_mean"] for record in records])
+    stds = np.array([record["balanced_accuracy_std"] for record in records])
+    names = [f"oracle ({record['oracle_of']})" if record.get("oracle_of") else record["method"] for record in records]
+    kinds = [_kind(record["method"]) for record in records]
+    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.28 * len(records)), layout="constrained")
+    rows = np.arange(len(records))
+    ax.barh(rows, means, xerr=stds, capsize=2, color=[_KINDS[kind] for kind in kinds], error_kw={"elinewidth": 1})
+    low, high = _zoom(means - stds, means + stds, headroom=0.2)
+    # Not from 0: the methods differ by points, which a 0-1 axis would flatten. The label says so.
+    ax.set_xlim(low, high)
+    for row, (mean, std) in enumerate(zip(means, stds)):
+        ax.text(mean + std + 0.01 * (high - low), row, f"{mean:.3f}", va="center", fontsize=8)
+    ax.set_yticks(rows, names, fontsize=9)
+    ax.invert_yaxis()  # the table's order, top to bottom
+    ax.set_xlabel(f"balanced accuracy (test); the axis starts at {low:.2f}, not 0")
+    ax.set_title(_title(setting, records), fontsize=10)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=_KINDS[kind]) for kind in _KINDS if kind in kinds]
+    ax.legend(
+        handles,
+        [kind for kind in _KINDS if kind in kinds],
+        title=f"mean of {records[0]['n_seeds']} seed(s), whiskers ± 1 sd",
+        loc="lower left",
+        bbox_to_anchor=(0, 1.06),
+        ncols=3,
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
+    return _save(plt, fig, path)
+
+
+def _rank_labels(records, n_ranks):
+    """Tick labels of the ranks, ``<class> (<training rows>)``, and the axis label that reads them.
+
+    The class at a rank is drawn per seed: up to 3 classes are joined by ``/`` (seed 0's
+    first); with more, or without the fields, the tick names the rank.
+    """
+    record = records[0]
+    if all(f"class_at_rank_{rank}" in record for rank in range(n_ranks)):
+        classes = [str(record[f"class_at_rank_{rank}"]) for rank in range(n_ranks)]
+        rows = [str(record.get(f"rows_at_rank_{rank}", "?")) for rank in range(n_ranks)]
+        if max(len(names.split("/")) for names in classes) <= 3:
+            several = any("/" in names for names in classes)
+            label = "class (training rows), head to tail"
+            if several:
+                label += "; a/b: the class at that rank on each seed"
+            return [f"{names}\n({count})" for names, count in zip(classes, rows)], label
+        return [f"#{rank}\n({count})" for rank, count in enumerate(rows)], (
+            "rank (training rows), head to tail; its class differs from seed to seed"
+        )
+    return [str(rank) for rank in range(n_ranks)], "class rank by training rows (0 = head)"
+
+
+def _plot_recall_by_class(plt, setting, records, compared, path):
+    """The test recall of each class, head to tail, of ``dmlpl`` and the best peer."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    n_ranks = sum(key.startswith("recall_rank_") and key.endswith("_mean") for key in compared[0])
+    ranks = np.arange(n_ranks)
+    for offset, record in zip((-0.06, 0.06), compared):
+        ax.errorbar(
+            ranks + offset,  # apart, so that the whiskers of the two do not hide each other
+            [record[f"recall_rank_{rank}_mean"] for rank in ranks],
+            yerr=[record[f"recall_rank_{rank}_std"] for rank in ranks],
+            marker="o",
+            capsize=3,
+            label=record["method"] if record["method"] == "dmlpl" else f"{record['method']} (best peer)",
+        )
+    labels, xlabel = _rank_labels(compared, n_ranks)
+    if setting[2] != "consistent":  # ranked by the labeled rows' long tail, not by the rows it has
+        xlabel += "; ranked by the labeled rows' long tail"
+    ax.set_xticks(ranks, labels, fontsize=8)
+    ax.set(xlabel=xlabel, ylabel="recall (test)", ylim=(-0.05, 1.05))
+    ax.set_title(_title(setting, records))
+    ax.legend(title=f"mean of {records[0]['n_seeds']} seed(s), whiskers ± 1 sd", fontsize=8, title_fontsize=8)
+    return _save(plt, fig, path)
 
 
 def _save(plt, fig, path):
     """Save a matplotlib figure, close it and return its path."""
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path
+    return Path(path)
 
 
 def _slug(name):
@@ -286,7 +496,7 @@ def _slug(name):
 
 
 def _write_outputs(runs, summary, out):
-    """Write ``runs.csv``, ``summary.csv``, ``table.csv``, the plots and ``summary.md`` under ``out``.
+    """Write ``runs.csv``, ``summary.csv``, ``table.csv``, :func:`write_report`'s files and ``summary.md``.
 
     Parameters
     ----------
@@ -308,7 +518,8 @@ def _write_outputs(runs, summary, out):
     _write_csv(out / "summary.csv", summary)
     with open(out / "table.csv", "w", newline="") as file:
         csv.writer(file).writerows(table_rows(summary))
-    plots = _plot(summary, out)
+    files = write_report(summary, out)
+    plots = {setting: written["plots"] for setting, written in files.items()}
     (out / "summary.md").write_text(_format_markdown(summary, plots))
     written = [out / name for name in ("runs.csv", "summary.csv", "table.csv", "summary.md")]
-    return written + [Path(p) for ps in plots.values() for p in ps]
+    return written + [path for setting in files.values() for path in [setting["table"], *setting["plots"]]]

@@ -45,7 +45,9 @@ def run_one(method, data, seed, dmlpl_params=None):
         methods that do not pseudo-label the unlabeled training rows) and
         ``recall_rank_<k>``, the test recall of the class with the ``k``-th most training
         rows in the long tail (0 the head): ``data.long_tail_counts``, the rows the class
-        would have with consistent unlabeled rows, where the split has them.
+        would have with consistent unlabeled rows, where the split has them. For the plots,
+        ``class_at_rank_<k>`` and ``rows_at_rank_<k>`` name that class (its encoded label)
+        and give its training rows (labeled and unlabeled, ``data.class_counts``).
 
     Examples
     --------
@@ -77,7 +79,8 @@ def run_one(method, data, seed, dmlpl_params=None):
     recall = recall_score(data.y_test, y_pred, labels=np.arange(len(data.class_counts)), average=None)
     # Ranked by the long tail that the labeled rows follow: the training rows' counts unless
     # the unlabeled rows were drawn from another distribution (a split without it: class_counts).
-    by_rank = recall[np.argsort(-data.get("long_tail_counts", data.class_counts), kind="stable")]
+    order = np.argsort(-data.get("long_tail_counts", data.class_counts), kind="stable")
+    by_rank = recall[order]
     record = {
         "balanced_accuracy": balanced_accuracy_score(data.y_test, y_pred),
         "macro_f1": f1_score(data.y_test, y_pred, average="macro"),
@@ -93,4 +96,6 @@ def run_one(method, data, seed, dmlpl_params=None):
             true, estimator.transduction_[unlabeled], labels=np.unique(true), average="macro"
         )
     record.update({f"recall_rank_{rank}": value for rank, value in enumerate(by_rank)})
+    record.update({f"class_at_rank_{rank}": int(label) for rank, label in enumerate(order)})
+    record.update({f"rows_at_rank_{rank}": int(data.class_counts[label]) for rank, label in enumerate(order)})
     return record

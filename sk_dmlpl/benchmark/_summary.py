@@ -12,6 +12,9 @@ PAIRED_GAPS = {
 }
 """Metrics whose gap to ``dmlpl`` is paired by seed: the prefix of their summary fields, and their title."""
 
+RANK_FIELDS = ("class_at_rank_", "rows_at_rank_")
+"""Prefixes of the run fields that name the class at each rank and its training rows."""
+
 SETTING = ("dataset", "imbalance_ratio", "unlabeled_distribution")
 """The fields that name a setting: the runs of one setting share the same splits, seed by seed."""
 
@@ -34,7 +37,10 @@ def summarise(runs):
         One record per (dataset, ratio, unlabeled distribution, method) in the order
         first met: ``dataset``, ``imbalance_ratio``, ``unlabeled_distribution``, ``method``,
         ``n_seeds``, and ``<metric>_mean`` and ``<metric>_std`` (population standard
-        deviation) for every metric and ``recall_rank_<k>``. The record of every other
+        deviation) for every metric and ``recall_rank_<k>``; ``class_at_rank_<k>`` and
+        ``rows_at_rank_<k>``, where the runs hold them, as strings: the distinct values
+        over the seeds in seed order, joined by ``/`` (the class at a rank is drawn per
+        seed; its rows are the same on every seed of a consistent setting). The record of every other
         method run beside ``dmlpl`` (its ablations, the peers, the oracle) also holds the
         balanced accuracy of ``dmlpl`` minus its own, seed by seed: ``gap_to_dmlpl_mean``,
         ``gap_to_dmlpl_sem`` (standard error of that mean, NaN for a single seed) and
@@ -84,6 +90,9 @@ def summarise(runs):
         for key in [key for key in group[0] if key in METRICS or key.startswith("recall_rank_")]:
             values = np.array([run[key] for run in group], dtype=float)
             record[f"{key}_mean"], record[f"{key}_std"] = values.mean(), values.std()
+        for key in [key for key in group[0] if key.startswith(RANK_FIELDS)]:
+            # The class at a rank is drawn per seed: its distinct values, in seed order.
+            record[key] = "/".join(dict.fromkeys(str(run[key]) for run in group))
         full = groups.get((*setting, "dmlpl"))
         if method != "dmlpl" and full:
             for metric, (prefix, _) in PAIRED_GAPS.items():

@@ -1,0 +1,225 @@
+"""Rerun a benchmark whose results the docs show, and fail when one of its figures differs.
+
+Each folder under ``docs/results/`` holds a benchmark's ``summary.csv``, the command that
+wrote it (``command.txt``) and the machine it ran on (``machine.txt``); the benchmark page
+draws its tables and plots from them. This script reruns ``command.txt`` into a temporary
+folder and compares every figure of the fresh ``summary.csv`` with the committed one,
+except the fit seconds (which are the machine's). It exits with status 1 and prints each
+figure that differs, or each row or column that one file has and the other lacks.
+
+CI runs it on ``digits_slice`` (digits, ratio 50, 2 seeds, every method: a minute or two
+on one core). When a change of the method moves a figure on purpose, regenerate the
+committed file with ``--update`` and commit it with the change::
+
+    python benchmarks/check_results.py                    # rerun digits_slice and compare
+    python benchmarks/check_results.py --update           # rerun it and rewrite its files
+    python benchmarks/check_results.py held_out --update  # any folder of docs/results/ (hours)
+
+The runs use one torch thread (``OMP_NUM_THREADS=1``), as the committed ones did: on CPU
+the same seed then gives the same model. A figure is a mean or spread over seeds of
+counts on the test set, so a single changed prediction moves it by far more than the
+default tolerance, ``--atol 1e-9``, which only absorbs the last digits of a float.
+"""
+
+import argparse
+import csv
+import math
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+"""The folders of the results the docs show."""
+
+PREFIX = ["python", "-m", "sk_dmlpl.benchmark"]
+"""How every ``command.txt`` starts."""
+
+KEY = ("dataset", "imbalance_ratio", "unlabeled_distribution", "method")
+"""The columns that name a row of ``summary.csv``."""
+
+IGNORED = ("fit_seconds_",)
+"""Prefixes of the columns left out of the comparison: the fit seconds are the machine's."""
+
+
+def benchmark_args(command):
+    """The benchmark's arguments in a ``command.txt``: its words after ``python -m sk_dmlpl.benchmark``.
+
+    Parameters
+    ----------
+    command : str
+        The file's text: one command, which may continue over lines ending in ``\\``.
+
+    Returns
+    -------
+    args : list of str
+        The arguments; ``--out`` is refused, since the rerun chooses its own folder.
+
+    Examples
+    --------
+    >>> benchmark_args("python -m sk_dmlpl.benchmark --seeds 2\\n")
+    ['--seeds', '2']
+    """
+    words = shlex.split(command.replace("\\\n", " "))
+    if words[: len(PREFIX)] != PREFIX:
+        raise ValueError(f"A command.txt must start with {' '.join(PREFIX)!r}; got {command!r}.")
+    args = words[len(PREFIX) :]
+    if "--out" in args:
+        raise ValueError("A command.txt must not give --out: the rerun writes to a folder of its own.")
+    return args
+
+
+def read_rows(path):
+    """The rows of a ``summary.csv`` as dicts of strings, keyed by :data:`KEY`."""
+    with open(path, newline="") as file:
+        return {tuple(row[name] for name in KEY): row for row in csv.DictReader(file)}
+
+
+def _number(text):
+    """``text`` as a float, or None when it is no number (an empty cell is NaN: a field the row lacks)."""
+    if text == "":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def compare(committed, fresh, atol=1e-9):
+    """Every difference between two ``summary.csv`` files' rows, fit seconds left out.
+
+    Parameters
+    ----------
+    committed, fresh : dict
+        As :func:`read_rows` returns.
+    atol : float, default=1e-9
+        Two numbers are equal when they differ by at most this (NaN equals NaN).
+
+    Returns
+    -------
+    differences : list of str
+        One line per row that only one file has, per column that only one has, and per
+        figure that differs, naming the row, the column and both values; empty when the
+        files agree.
+
+    Examples
+    --------
+    >>> row = {"dataset": "digits", "imbalance_ratio": "50.0", "unlabeled_distribution": "consistent",
+    ...        "method": "dmlpl", "balanced_accuracy_mean": "0.8", "fit_seconds_mean": "1.5"}
+    >>> key = tuple(row[name] for name in KEY)
+    >>> compare({key: row}, {key: {**row, "fit_seconds_mean": "3.0"}})
+    []
+    >>> compare({key: row}, {key: {**row, "balanced_accuracy_mean": "0.75"}})
+    ['digits, ratio 50.0, consistent, dmlpl: balanced_accuracy_mean is 0.75, committed 0.8 (-0.05)']
+    """
+    differences = []
+    for key in committed.keys() - fresh.keys():
+        differences.append(f"{_name(key)}: in the committed file, not in the rerun")
+    for key in fresh.keys() - committed.keys():
+        differences.append(f"{_name(key)}: in the rerun, not in the committed file")
+    for key in [key for key in committed if key in fresh]:
+        old, new = committed[key], fresh[key]
+        for column in dict.fromkeys([*old, *new]):
+            if column.startswith(IGNORED):
+                continue
+            if column not in old or column not in new:
+                side = "rerun" if column in new else "committed file"
+                differences.append(f"{_name(key)}: column {column} only in the {side}")
+                continue
+            a, b = _number(old[column]), _number(new[column])
+            if a is not None and b is not None:
+                same = (math.isnan(a) and math.isnan(b)) or abs(a - b) <= atol
+                delta = f" ({b - a:+.4g})" if math.isfinite(a) and math.isfinite(b) else ""
+            else:
+                same, delta = old[column] == new[column], ""
+            if not same:
+                differences.append(f"{_name(key)}: {column} is {new[column]}, committed {old[column]}{delta}")
+    return differences
+
+
+def _name(key):
+    """A row's key as it reads in a difference line."""
+    dataset, ratio, distribution, method = key
+    return f"{dataset}, ratio {ratio}, {distribution}, {method}"
+
+
+def machine(minutes):
+    """The text of ``machine.txt``: CPU, cores, torch threads, OS, versions, and the run's minutes."""
+    import sklearn
+    import torch
+
+    import sk_dmlpl
+
+    cpuinfo = Path("/proc/cpuinfo")
+    models = (
+        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        if cpuinfo.exists()
+        else []
+    )
+    cpu = models[0] if models else platform.processor() or platform.machine()
+    return (
+        f"{cpu}, {os.cpu_count()} cores, 1 torch thread\n{platform.platform()}\n"
+        f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn {sklearn.__version__}, "
+        f"sk-dmlpl {sk_dmlpl.__version__}\nwhole run: {minutes:.1f} minutes\n"
+    )
+
+
+def rerun(folder, out):
+    """Run ``folder``'s ``command.txt`` with ``--out out``, on one torch thread; return its minutes."""
+    args = benchmark_args((folder / "command.txt").read_text())
+    started = time.perf_counter()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_dmlpl.benchmark", *args, "--out", str(out)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"The benchmark of {folder} failed:\n{result.stderr[-4000:]}")
+    return (time.perf_counter() - started) / 60
+
+
+def main(argv=None):
+    """Rerun one folder of ``docs/results/`` and compare, or (``--update``) rewrite its files."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "name", nargs="?", default="digits_slice", help="a folder of docs/results/ (default digits_slice)"
+    )
+    parser.add_argument("--update", action="store_true", help="rewrite summary.csv and machine.txt from the rerun")
+    parser.add_argument("--atol", type=float, default=1e-9, help="tolerance of the comparison (default 1e-9)")
+    args = parser.parse_args(argv)
+    folder = RESULTS / args.name
+    if not (folder / "command.txt").exists():
+        parser.error(f"{folder} has no command.txt")
+    with tempfile.TemporaryDirectory() as out:
+        minutes = rerun(folder, out)
+        if args.update:
+            shutil.copyfile(Path(out) / "summary.csv", folder / "summary.csv")
+            (folder / "machine.txt").write_text(machine(minutes))
+            print(f"Wrote {folder / 'summary.csv'} and {folder / 'machine.txt'} ({minutes:.1f} minutes).")
+            return 0
+        committed = folder / "summary.csv"
+        if not committed.exists():
+            parser.error(f"{committed} does not exist: write it with --update")
+        differences = compare(read_rows(committed), read_rows(Path(out) / "summary.csv"), args.atol)
+    if differences:
+        print(f"{len(differences)} figure(s) of the rerun differ from {committed}:")
+        print("\n".join(f"  {line}" for line in differences))
+        print(
+            "If the change is intended, regenerate the file and commit it:\n"
+            f"  python benchmarks/check_results.py {args.name} --update"
+        )
+        return 1
+    print(f"Every figure of {committed} but the fit seconds is the same in the rerun ({minutes:.1f} minutes).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
