@@ -2,6 +2,7 @@
 
 import time
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,8 +21,16 @@ from torch import nn
 
 from ._doc_link import DOC_LINK_TEMPLATE
 from ._neighbors import nearest_neighbors
-from ._network import METRIC_LOSSES, build_net, resolve_device, seeded_torch, train_net
-from ._persistence import fitted_state, load_estimator, save_estimator
+from ._network import (
+    METRIC_LOSSES,
+    ModuleParamsMixin,
+    build_net,
+    print_training_step,
+    resolve_device,
+    seeded_torch,
+    train_net,
+)
+from ._persistence import PersistenceMixin, fitted_state
 from ._pseudo_labeling import (
     CenterView,
     ForestView,
@@ -31,16 +40,24 @@ from ._pseudo_labeling import (
     Rows,
     blend_proba,
     child_generator,
+    class_prior,
     fit_views,
     select_pseudo_labels,
 )
 from ._validation import densify, validate_prediction_data, validate_training_data, warn_if_collapsed
-from ._view_weights import group_weights_to_view_weights, held_out_probabilities, learn_group_weights
+from ._view_weights import (
+    fixed_group_weights,
+    group_weights_to_view_weights,
+    held_out_probabilities,
+    learn_group_weights,
+)
 from .metrics import labeled_rows
 
 _SEED_MAX = np.iinfo(np.int32).max
 
-class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class DMLPLClassifier(
+    PersistenceMixin, ModuleParamsMixin, ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Deep metric learning based pseudo-labeling for class-imbalanced semi-supervised data.
 
     Rows labeled ``-1`` are unlabeled, as in
@@ -114,13 +131,11 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         How far ``predict_proba`` corrects for the imbalance of the training labels: it
         divides each class's probability by that class's share of the labeled and
         pseudo-labeled rows (``class_prior_``) raised to this power, then renormalises
-        (the logit adjustment of [2]_). Even with class-balanced training,
-        the head classes win more than their share of balanced data; this moves
-        predictions back towards the tail. 0 leaves the probabilities as the views give
-        them; 1 corrects in full, as if the views had learned the training prior, which
-        over-corrects here. The one parameter read at predict time: the pseudo-labels do
-        not use it, and ``set_params`` changes a fitted model's predictions without a
-        refit. Every other parameter acts through ``fit`` alone.
+        (the logit adjustment of [2]_): even with class-balanced training, the head
+        classes win more than their share of balanced data. 0 leaves the views'
+        probabilities as they are; 1 corrects in full, which over-corrects here. The one
+        parameter read at predict time: ``set_params`` changes a fitted model's
+        predictions without a refit. Every other parameter acts through ``fit`` alone.
     mask_probability : float, default=0.4
         Share of features zeroed at random in each augmented copy of a training row.
     max_epochs : int, default=30
@@ -150,9 +165,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     max_iter : int, default=3
         Pseudo-labeling rounds. More rounds take smaller batches of pseudo-labels, each
         chosen in a network fine-tuned on more of them, but also fine-tune the network
-        more often on its own mistakes and cost more. On the benchmark, 3 scored above 2
-        and 8 in mean at ratio 50, and above 5 in seven of nine settings, within a
-        standard error in the other two (see the benchmark page's section on ``max_iter``).
+        more often on its own mistakes and cost more (the benchmark page's section on
+        ``max_iter`` shows how 3 was chosen).
     quota : {"per_class", "global"}, default="per_class"
         ``"per_class"`` takes the same share of each class's candidates each round;
         ``"global"`` takes the most reliable rows whatever their class.
@@ -165,9 +179,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         network learns the metric on the other half, and the weights that blend the
         held-out rows' group probabilities best (in balanced accuracy, then class-balanced
         log-loss) are kept. It costs two more metric-learning stages, and the two weight
-        parameters are then not used. On the development suite the learned weights won
-        with reversed unlabeled rows and lost with consistent ones: they vary too much
-        from seed to seed with two labeled rows in a tail class (see the benchmark page).
+        parameters are then not used. On the development suite it won with reversed
+        unlabeled rows and lost with consistent ones (see the benchmark page).
     fine_tune_head : {"given", "all"}, default="given"
         Labels the head learns from during fine-tuning. ``"given"`` keeps it on the given
         labels, so that it cannot memorise wrong pseudo-labels (the metric loss still
@@ -264,7 +277,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     _doc_link_module = "sk_dmlpl"
     _doc_link_template = DOC_LINK_TEMPLATE
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "module": [None, type, nn.Module],
         "hidden_units": [tuple, list],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
@@ -355,28 +368,6 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         self.verbose = verbose
         self.module_params = module_params
 
-    def set_params(self, **params):
-        """Set parameters; ``module__<name>=value`` sets one entry of ``module_params``.
-
-        The ``module__`` prefix follows skorch, so a grid search can vary one argument of a
-        custom module: ``param_grid={"module__channels": [8, 16]}``.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : DMLPLClassifier
-            This estimator.
-        """
-        prefix = "module__"
-        nested = {name.removeprefix(prefix): params.pop(name) for name in list(params) if name.startswith(prefix)}
-        if nested:
-            self.module_params = {**(self.module_params or {}), **nested}
-        return super().set_params(**params)
-
     # -- fit: the three steps of DML-PL --
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -409,9 +400,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         -----
         ``fit`` is all or nothing. When it raises, or is interrupted (``KeyboardInterrupt``,
         as Ctrl-C sends, also in the middle of a training epoch), the estimator is left as
-        it was before the call: unfitted, or still holding its previous fit. Nothing from
-        the rounds completed before the interruption is kept, and the exception is raised
-        again.
+        it was before the call, and the exception is raised again.
 
         ``fit`` takes no ``sample_weight`` (passing one raises a ``TypeError``). Weighting
         rows through DML-PL would have to reach every step that counts them: the
@@ -423,9 +412,9 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         """
         previous = fitted_state(self)
         try:
-            # The scikit-learn estimators inside fit run in this thread. Under a grid search's
-            # dask backend they would otherwise send their joblib calls to the cluster, and the
-            # worker would start another fit in this process while this one waits.
+            # The scikit-learn estimators inside fit run in this thread: under a grid search's dask
+            # backend they would send their joblib calls to the cluster, whose worker would start
+            # another fit in this process while this one waits.
             with parallel_config(backend="sequential"):
                 return self._fit(X, y)
         except BaseException:
@@ -446,7 +435,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
             self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
-            self.view_group_weights_ = self._fixed_group_weights()
+            self.view_group_weights_ = fixed_group_weights(self.input_view_weight, self.forest_view_weight)
             if self.view_weighting == "learned":
                 learned = self._step(
                     round_, "view weights", self._learn_view_weights, X, labels, neighbors, device, generator, rng
@@ -461,7 +450,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
                     self._step(round_, "fine-tuning", self._fine_tuning, X, labels, neighbors, rng)
         self.n_iter_ = round_
         self.views_, self.view_weights_ = self._step(round_, "final views", self._final_views, X, labels, rng)
-        self.class_prior_ = _class_prior(labels, len(self.classes_))
+        self.class_prior_ = class_prior(labels, len(self.classes_))
         has_label = labels >= 0
         self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
@@ -478,7 +467,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         started = time.perf_counter()
         result, record = run(*args)
         self.history_.append({"round": round_, "step": step, "seconds": time.perf_counter() - started, **record})
-        self._print_training_step(self.history_[-1])
+        if self.verbose and "loss" in record:  # a training step: its epochs, final loss and seconds
+            print_training_step(self.history_[-1], self.max_epochs, self.fine_tune_epochs, self.max_iter)
         return result
 
     def _input_neighbors(self, X, labels, rng):
@@ -490,8 +480,8 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
 
     def _metric_learning(self, X, labels, neighbors, rng):
         """Step 1: train the network on the labeled rows, the unlabeled ones through their neighbors."""
-        n_classes = len(self.classes_)
-        return None, train_net(self.net_, X, labels, neighbors, n_classes, self.max_epochs, self.lr, child_generator(rng))
+        epochs, lr, n_classes = self.max_epochs, self.lr, len(self.classes_)
+        return None, train_net(self.net_, X, labels, neighbors, n_classes, epochs, lr, child_generator(rng))
 
     def _pseudo_labeling(self, X, labels, round_, rng):
         """Step 2: score the unlabeled rows by the blended class views; take each class's share.
@@ -550,16 +540,6 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
             views["forest"] = ForestView()
         return views
 
-    def _fixed_group_weights(self):
-        """The view groups' weights that the parameters set; the embedding's views share the rest."""
-        rest = 1.0 - self.input_view_weight - self.forest_view_weight
-        if rest < -1e-12:
-            raise ValueError(
-                f"input_view_weight + forest_view_weight must not exceed 1; got {self.input_view_weight} + "
-                f"{self.forest_view_weight}."
-            )
-        return {"embedding": max(rest, 0.0), "input": self.input_view_weight, "forest": self.forest_view_weight}
-
     def _view_weights(self, views):
         """The blend weights of ``views``, by name, from the groups' weights."""
         return group_weights_to_view_weights(views, self.view_group_weights_)
@@ -580,16 +560,6 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         weights = learn_group_weights(*found)
         return weights, {"group_weights": weights}
 
-    def _print_training_step(self, record):
-        """With ``verbose``, one line for a training step of ``history_``: epochs, final loss, seconds."""
-        if not self.verbose or "loss" not in record:
-            return
-        if record["step"] == "metric learning":
-            where, epochs = "metric learning", self.max_epochs
-        else:
-            where, epochs = f"{record['step']} (round {record['round']}/{self.max_iter})", self.fine_tune_epochs
-        print(f"{where}: {epochs} epochs, loss {record['loss']:.4f}, {record['seconds']:.1f} s", flush=True)
-
     # -- prediction --
 
     def transform(self, X):
@@ -603,9 +573,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Returns
         -------
         embedding : ndarray of shape (n_samples, embedding_dim)
-            Unit-norm float32 rows: the space in which the class views of ``fit`` and
-            ``predict`` measure similarity. A pipeline can feed them to any other
-            estimator.
+            Unit-norm float32 rows, where the embedding's class views measure similarity.
         """
         X = validate_prediction_data(self, X)  # first: it raises NotFittedError before net_ is read
         return self.net_.embed(X)[0]
@@ -631,8 +599,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         proba = blend_proba(self.views_, self.view_weights_, Rows.embedded(self.net_, X, np.float64))
         if self.logit_adjustment == 0:  # untouched: renormalising would move the last bits
             return proba
-        # Only here, not in the pseudo-label scores: the per-class quota already shares the
-        # pseudo-labels out, and adjusting those scores too moved wrong rows into the tail.
+        # Not in the pseudo-label scores: there it moved wrong rows into the tail.
         proba *= self.class_prior_ ** -self.logit_adjustment
         return proba / proba.sum(axis=1, keepdims=True)
 
@@ -663,7 +630,7 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to classify.
+            The rows whose classes are scored, with the features that ``fit`` saw.
 
         Returns
         -------
@@ -676,17 +643,14 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
     def decision_function(self, X):
         """Confidence scores: the log-probabilities, or their log-odds for two classes.
 
-        DML-PL has no margin of its own: its prediction is the most probable class of the
-        blended, prior-corrected probabilities, so the scores are those probabilities'
-        logs, which rank the classes as :meth:`predict_proba` does and keep its
-        ``logit_adjustment``. As in scikit-learn, a binary problem gives one score per
-        row, that of ``classes_[1]``: the log-odds ``log p1 - log p0``, positive where
-        ``predict`` gives ``classes_[1]``.
+        DML-PL has no margin of its own: the scores are the logs of :meth:`predict_proba`,
+        which rank the classes as it does. As in scikit-learn, a binary problem gives one
+        score per row, the log-odds of ``classes_[1]``, positive where ``predict`` gives it.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score.
+            Rows to score, with the features that ``fit`` saw.
 
         Returns
         -------
@@ -736,108 +700,3 @@ class DMLPLClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin, Transfor
         tags.input_tags.sparse = True  # densified, up to a size
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-    # -- persistence --
-
-    def save(self, path):
-        """Save the fitted estimator in a safe format that :meth:`load` reads back.
-
-        The file, written by ``torch.save``, holds the module's weights and the fitted
-        arrays as tensors, the constructor parameters, the parameters the network was
-        fitted with (which ``set_params`` after ``fit`` does not change), the
-        ``set_output`` setting and the other fitted attributes as JSON, and the format
-        version and ``sk_dmlpl`` version. Reading it back builds tensors and plain data
-        only, never arbitrary objects, so a file cannot run code when loaded, unlike
-        pickle or joblib. The file is written beside ``path`` under a temporary name and
-        renamed into place: a failed save leaves no damaged file at ``path``, and a file
-        that was there stays as it was.
-
-        Only parameters that JSON can hold can be saved: ``module`` must be ``None`` (the
-        default encoder), ``metric_loss`` a name and ``random_state`` an int or ``None``.
-        A custom module, a callable loss or a ``RandomState`` needs pickle or joblib,
-        which run code when loading: load such files only from sources you trust.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write the file.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the estimator is not fitted.
-        TypeError
-            If a parameter or fitted attribute cannot be stored without pickle.
-        OSError
-            What ``open(path, "wb")`` raises, naming ``path``: ``FileNotFoundError`` for a
-            missing folder, ``IsADirectoryError`` for a folder, ``NotADirectoryError``
-            under a plain file, ``PermissionError``, or ``OSError`` for a full disk.
-
-        See Also
-        --------
-        load : Read a saved estimator back.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> from sklearn.datasets import load_iris
-        >>> from sk_dmlpl import DMLPLClassifier
-        >>> X, y = load_iris(return_X_y=True)
-        >>> y_semi = y.copy()
-        >>> y_semi[1::3] = -1
-        >>> clf = DMLPLClassifier(max_epochs=2, fine_tune_epochs=1, max_iter=1, random_state=0).fit(X, y_semi)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = os.path.join(folder, "model.pt")
-        ...     clf.save(path)
-        ...     loaded = DMLPLClassifier.load(path, device="cpu")
-        >>> loaded.device, loaded.max_epochs
-        ('cpu', 2)
-        >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
-        True
-        """
-        save_estimator(self, path)
-
-    @classmethod
-    def load(cls, path, device=None):
-        """Load an estimator written by :meth:`save`, without running code from the file.
-
-        The file is read with ``torch.load(..., weights_only=True)``: a file holding
-        anything besides tensors and plain data (a tampered file carrying code, say) is
-        refused. Every tensor is read onto the CPU first, so a model saved on a GPU loads
-        on a machine without one when ``device="cpu"`` is passed.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to read.
-        device : str or torch.device, default=None
-            Where the network is placed; it also becomes the loaded estimator's ``device``
-            parameter. ``None`` keeps the saved ``device`` parameter.
-
-        Returns
-        -------
-        estimator : DMLPLClassifier
-            The fitted estimator, with the saved parameters; called on an instance, it
-            returns a new estimator and leaves the instance as it is.
-
-        Raises
-        ------
-        ValueError
-            If the file is not an ``sk_dmlpl`` model file, is damaged or truncated, holds
-            anything but tensors and plain data, has another format version, or asks for
-            CUDA where there is none.
-        OSError
-            What ``open(path, "rb")`` raises: ``FileNotFoundError`` for a missing file,
-            ``IsADirectoryError`` for a folder, ``PermissionError``.
-
-        See Also
-        --------
-        save : Write a fitted estimator, with an example that reads it back.
-        """
-        return load_estimator(cls, path, device)
-
-
-def _class_prior(labels, n_classes):
-    """Share of each class among the labeled and pseudo-labeled rows (-1 left out)."""
-    counts = np.bincount(labels[labels >= 0], minlength=n_classes)
-    return counts / counts.sum()

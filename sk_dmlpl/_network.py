@@ -107,7 +107,7 @@ class MLPEncoder(nn.Module):
         Width of each hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer; inside a fit, dropout draws from the
-        fit's own generator (see :class:`Dropout`).
+        fit's own generator (see ``Dropout`` in this module).
 
     Examples
     --------
@@ -369,7 +369,43 @@ def _diverged(what, X):
     )
 
 
+class ModuleParamsMixin:
+    """``set_params(module__<name>=value)`` sets one entry of ``module_params``, as in skorch."""
+
+    def set_params(self, **params):
+        """Set parameters; ``module__<name>=value`` sets one entry of ``module_params``.
+
+        The ``module__`` prefix follows skorch, so a grid search can vary one argument of a
+        custom module: ``param_grid={"module__channels": [8, 16]}``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : DMLPLClassifier
+            This estimator.
+        """
+        prefix = "module__"
+        nested = {name.removeprefix(prefix): params.pop(name) for name in list(params) if name.startswith(prefix)}
+        if nested:
+            self.module_params = {**(self.module_params or {}), **nested}
+        return super().set_params(**params)
+
+
+def print_training_step(record, max_epochs, fine_tune_epochs, max_iter):
+    """Print one line for a training step's ``history_`` record: its epochs, final loss and seconds."""
+    if record["step"] == "metric learning":
+        where, epochs = "metric learning", max_epochs
+    else:
+        where, epochs = f"{record['step']} (round {record['round']}/{max_iter})", fine_tune_epochs
+    print(f"{where}: {epochs} epochs, loss {record['loss']:.4f}, {record['seconds']:.1f} s", flush=True)
+
+
 # -- construction --
+
 
 def build_net(n_features, n_classes, device, params, generator):
     """Build and initialise the metric network that the estimator's parameters describe.
@@ -480,7 +516,7 @@ def output_width(encoder, n_features):
     try:
         with torch.no_grad():
             out = encoder(torch.zeros(2, n_features, dtype=torch.float32))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - a user's module may raise anything; say which and why
         raise ValueError(
             f"The module could not embed a batch of shape (2, {n_features}): {type(error).__name__}: {error}"
         ) from None

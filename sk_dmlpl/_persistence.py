@@ -70,6 +70,107 @@ def fitted_state(estimator):
     return {name: value for name, value in vars(estimator).items() if _ATTRIBUTE_NAME.fullmatch(name)}
 
 
+class PersistenceMixin:
+    """``save`` and ``load`` in the safe format this module describes."""
+
+    def save(self, path):
+        """Save the fitted estimator in a safe format that :meth:`load` reads back.
+
+        The file, written by ``torch.save``, holds the module's weights and the fitted
+        arrays as tensors, the constructor parameters, the parameters the network was
+        fitted with (which ``set_params`` after ``fit`` does not change), the
+        ``set_output`` setting and the other fitted attributes as JSON, and the format
+        version and ``sk_dmlpl`` version. Reading it back builds tensors and plain data
+        only, never arbitrary objects, so a file cannot run code when loaded, unlike
+        pickle or joblib. The file is written beside ``path`` under a temporary name and
+        renamed into place: a failed save leaves no damaged file at ``path``, and a file
+        that was there stays as it was.
+
+        Only parameters that JSON can hold can be saved: ``module`` must be ``None`` (the
+        default encoder), ``metric_loss`` a name and ``random_state`` an int or ``None``.
+        A custom module, a callable loss or a ``RandomState`` needs pickle or joblib,
+        which run code when loading: load such files only from sources you trust.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        TypeError
+            If a parameter or fitted attribute cannot be stored without pickle.
+        OSError
+            What ``open(path, "wb")`` raises, naming ``path``: ``FileNotFoundError`` for a
+            missing folder, ``IsADirectoryError`` for a folder, ``NotADirectoryError``
+            under a plain file, ``PermissionError``, or ``OSError`` for a full disk.
+
+        See Also
+        --------
+        load : Read a saved estimator back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_dmlpl import DMLPLClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> y_semi = y.copy()
+        >>> y_semi[1::3] = -1
+        >>> clf = DMLPLClassifier(max_epochs=2, fine_tune_epochs=1, max_iter=1, random_state=0).fit(X, y_semi)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.pt")
+        ...     clf.save(path)
+        ...     loaded = DMLPLClassifier.load(path, device="cpu")
+        >>> loaded.device, loaded.max_epochs
+        ('cpu', 2)
+        >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+        True
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load an estimator written by :meth:`save`, without running code from the file.
+
+        The file is read with ``torch.load(..., weights_only=True)``: a file holding
+        anything besides tensors and plain data (a tampered file carrying code, say) is
+        refused. Every tensor is read onto the CPU first, so a model saved on a GPU loads
+        on a machine without one when ``device="cpu"`` is passed.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to read.
+        device : str or torch.device, default=None
+            Where the network is placed; it also becomes the loaded estimator's ``device``
+            parameter. ``None`` keeps the saved ``device`` parameter.
+
+        Returns
+        -------
+        estimator : DMLPLClassifier
+            The fitted estimator, with the saved parameters; called on an instance, it
+            returns a new estimator and leaves the instance as it is.
+
+        Raises
+        ------
+        ValueError
+            If the file is not an ``sk_dmlpl`` model file, is damaged or truncated, holds
+            anything but tensors and plain data, has another format version, or asks for
+            CUDA where there is none.
+        OSError
+            What ``open(path, "rb")`` raises: ``FileNotFoundError`` for a missing file,
+            ``IsADirectoryError`` for a folder, ``PermissionError``.
+
+        See Also
+        --------
+        save : Write a fitted estimator, with an example that reads it back.
+        """
+        return load_estimator(cls, path, device)
+
+
 def save_estimator(estimator, path):
     """Write a fitted estimator to ``path``; see :meth:`DMLPLClassifier.save`."""
     check_is_fitted(estimator)

@@ -393,6 +393,12 @@ def neighbor_probabilities(embedding, labeled_embedding, labels, n_classes, n_ne
 
 
 
+def class_prior(labels, n_classes):
+    """Share of each class among the labeled and pseudo-labeled rows (-1 left out)."""
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes)
+    return counts / counts.sum()
+
+
 # -- the quota --
 
 

@@ -14,6 +14,16 @@ from ._pseudo_labeling import child_generator, fit_views
 _SEED_MAX = np.iinfo(np.int32).max
 
 
+def fixed_group_weights(input_weight, forest_weight):
+    """The view groups' weights that the estimator's parameters set; the embedding's views share the rest."""
+    rest = 1.0 - input_weight - forest_weight
+    if rest < -1e-12:
+        raise ValueError(
+            f"input_view_weight + forest_view_weight must not exceed 1; got {input_weight} + {forest_weight}."
+        )
+    return {"embedding": max(rest, 0.0), "input": input_weight, "forest": forest_weight}
+
+
 def group_weights_to_view_weights(views, group_weights):
     """Blend weights by view name: each group's weight split equally among its views."""
     groups = [view.group for view in views.values()]
@@ -43,7 +53,7 @@ def learn_group_weights(probas, labels, step=0.05):
     classes = np.unique(labels)
     row_weight = 1.0 / np.bincount(labels)[labels]  # each class weighs the same
     best, best_score = None, None
-    n_steps = int(round(1 / step))
+    n_steps = round(1 / step)
     for point in _simplex(len(names), n_steps):
         weights = np.asarray(point) / n_steps
         blend = np.tensordot(weights, stacked, axes=1)

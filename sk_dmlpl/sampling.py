@@ -114,11 +114,11 @@ class LabeledOnly(BaseSampler):
         Parameters
         ----------
         X : {array-like, DataFrame, sparse matrix} of shape (n_samples, n_features)
-            Rows.
+            The rows, labeled and unlabeled alike.
         y : array-like of shape (n_samples,)
-            Labels, ``-1`` for unlabeled rows.
+            Their labels, ``-1`` where a row has none.
         **params : dict
-            Passed to the sampler's ``fit_resample``.
+            Passed on to :meth:`fit_resample`, which passes them to the sampler.
 
         Returns
         -------
