@@ -22,9 +22,9 @@ def digits_long_tailed():
 def small_semi():
     """A quick semi-labeled problem: 3 blobs, 90 rows, a third labeled."""
     rng = np.random.RandomState(0)
-    centres = np.array([[0, 0, 0, 0], [4, 4, 0, 0], [0, 4, 4, 0]], dtype=float)
+    centers = np.array([[0, 0, 0, 0], [4, 4, 0, 0], [0, 4, 4, 0]], dtype=float)
     y = np.repeat([0, 1, 2], 30)
-    X = centres[y] + rng.normal(size=(90, 4))
+    X = centers[y] + rng.normal(size=(90, 4))
     y_semi = y.copy()
     y_semi[rng.rand(90) > 0.33] = -1
     y_semi[[0, 30, 60, 1, 31, 61]] = y[[0, 30, 60, 1, 31, 61]]
@@ -33,5 +33,6 @@ def small_semi():
 
 def quick(**params):
     """A small, fast estimator for behaviour tests."""
-    defaults = dict(hidden_units=(32,), embedding_dim=8, max_epochs=20, fine_tune_epochs=3, max_iter=2, random_state=0)
+    defaults = {"hidden_units": (32,), "embedding_dim": 8, "max_epochs": 20, "fine_tune_epochs": 3, "max_iter": 2}
+    defaults["random_state"] = 0
     return DMLPLClassifier(**{**defaults, **params})

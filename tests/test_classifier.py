@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from sk_dmlpl import DMLPLClassifier

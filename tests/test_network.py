@@ -41,8 +41,8 @@ def test_an_epoch_embeds_as_many_views_as_rows(small_semi, n_rows):
     clf = quick(max_epochs=1, batch_size=64).fit(X, y_semi)
     rows = np.random.default_rng(0).normal(size=(n_rows, X.shape[1])).astype(np.float32)
     labels = np.where(np.arange(n_rows) % 4 == 0, np.arange(n_rows) % 3, -1)
-    neighbours = np.random.default_rng(1).integers(n_rows, size=(n_rows, 2))
-    dataset = PairDataset(rows, labels, neighbours, 3, np.random.default_rng(2))
+    neighbors = np.random.default_rng(1).integers(n_rows, size=(n_rows, 2))
+    dataset = PairDataset(rows, labels, neighbors, 3, np.random.default_rng(2))
 
     batches = list(clf.net_.get_iterator(dataset, training=True))
 

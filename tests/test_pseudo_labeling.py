@@ -67,7 +67,7 @@ def test_centers_and_center_probabilities():
     assert proba[-10].argmax() == 2
 
 
-def test_neighbour_vote_follows_the_nearest_labeled_rows():
+def test_neighbor_vote_follows_the_nearest_labeled_rows():
     labeled = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
     labeled /= np.linalg.norm(labeled, axis=1, keepdims=True)
     query = np.array([[1.0, 0.05], [0.05, 1.0]], dtype=np.float32)
@@ -79,7 +79,7 @@ def test_neighbour_vote_follows_the_nearest_labeled_rows():
     np.testing.assert_allclose(proba[1], weights[::-1] / weights.sum(), rtol=1e-5)
 
 
-def test_exact_neighbours_leave_out_the_row_itself():
+def test_exact_neighbors_leave_out_the_row_itself():
     X = np.array([[0.0], [1.0], [3.0], [7.0]])
     distances, indices = nearest_neighbors(X, n_neighbors=2)
     assert indices.tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
@@ -91,14 +91,14 @@ def test_pynndescent_above_the_threshold_agrees_with_exact_search(monkeypatch):
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4)).astype(np.float32)
-    exact_distances, exact = nearest_neighbors(X, n_neighbors=5)
+    _exact_distances, exact = nearest_neighbors(X, n_neighbors=5)
     monkeypatch.setattr(neighbors, "EXACT_SEARCH_MAX_ROWS", 10)
     threads = torch.get_num_threads()
-    approx_distances, approx = nearest_neighbors(X, n_neighbors=5, random_state=0)
+    _approx_distances, approx = nearest_neighbors(X, n_neighbors=5, random_state=0)
     assert torch.get_num_threads() == threads  # numba's OpenMP start-up would change it
     recall = np.mean([len(set(a) & set(e)) / 5 for a, e in zip(approx, exact)])
     assert recall > 0.95
-    query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
+    _query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
     assert query.shape == (10, 3) and (query[:, 0] == np.arange(10)).all()
 
 

@@ -883,5 +883,5 @@ def test_any_feature_scale_gives_a_working_model_or_a_clear_message(scale_expone
     if not warned:
         # Standardized, the model matches the baseline. On raw features within the warning's
         # bounds it may trail it by a few points (0.93 to 0.95 against 1.00 measured), as the
-        # masks zero features that are not centred, but it never collapses (1/3).
+        # masks zero features that are not centerd, but it never collapses (1/3).
         assert model.score(X, y) >= baseline - (0.05 if with_scaler else 0.1)
