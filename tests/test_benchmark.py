@@ -214,14 +214,14 @@ STRONG_FOREST = {"n_estimators": 300, "sampling_strategy": "all", "replacement":
     ],
 )
 def test_peers_and_oracles_run_at_their_strong_settings(method, rows, expected):
-    y_fit = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])  # smallest class 3: SMOTE takes 2 neighbours
+    y_fit = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])  # smallest class 3: SMOTE takes 2 neighbors
     estimator = METHODS[method].make(7, y_fit, {})
     assert METHODS[method].rows == rows
     params = estimator.get_params()
     assert {key: params[key] for key in expected} == expected
 
 
-def test_smote_takes_at_most_five_neighbours():
+def test_smote_takes_at_most_five_neighbors():
     y_fit = np.repeat([0, 1], 20)
     assert METHODS["smote-knn"].make(0, y_fit, {}).get_params()["smote__k_neighbors"] == 5
 
@@ -641,3 +641,23 @@ def test_docs_render_committed_results_and_say_which_are_to_be_regenerated(tmp_p
     assert "to be" in twenty and "python benchmarks/check_results.py twenty_seeds --update" in twenty
     assert "--seeds 20" in twenty
     assert "README.md" in extension.render("dev_suite")
+
+
+def test_goal_overview_needs_the_margin_and_the_tail():
+    from sk_dmlpl.benchmark import goal_overview
+
+    def setting(gap, tail_gap, oracle):
+        return [
+            {"dataset": "d", "imbalance_ratio": 50.0, "method": "dmlpl", "n_seeds": 10, "balanced_accuracy_mean": 0.8},
+            {"dataset": "d", "imbalance_ratio": 50.0, "method": "balanced-rf", "balanced_accuracy_mean": 0.8 - gap,
+             "gap_to_dmlpl_mean": gap, "gap_to_dmlpl_sem": 0.01, "tail_gap_to_dmlpl_mean": tail_gap,
+             "tail_gap_to_dmlpl_sem": 0.01},
+            {"dataset": "d", "imbalance_ratio": 50.0, "method": "oracle", "balanced_accuracy_mean": oracle},
+        ]
+
+    assert goal_overview(setting(0.04, 0.01, 0.95))[0]["goal met"] == "yes"
+    assert goal_overview(setting(0.02, 0.01, 0.95))[0]["goal met"] == "no"  # under 3 points
+    assert goal_overview(setting(0.04, -0.01, 0.95))[0]["goal met"] == "no"  # the tail fell behind
+    # A peer close to the oracle: half the distance to it is the goal.
+    row = goal_overview(setting(0.02, 0.0, 0.80))[0]
+    assert row["goal (points)"] == "1.0" and row["goal met"] == "yes"

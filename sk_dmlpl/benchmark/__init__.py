@@ -43,9 +43,19 @@ from ._report import (
     write_report,
 )
 from ._run import METRICS, N_TAIL, run_one
-from ._summary import PAIRED_GAPS, PAYS_SEEDS, PAYS_STANDARD_ERRORS, best_peer, module_verdict, summarise
+from ._summary import (
+    GOAL_POINTS,
+    PAIRED_GAPS,
+    PAYS_SEEDS,
+    PAYS_STANDARD_ERRORS,
+    best_peer,
+    goal_overview,
+    module_verdict,
+    summarise,
+)
 
 __all__ = [
+    "GOAL_POINTS",
     "INSTALL_HINT",
     "METHODS",
     "METRICS",
@@ -60,6 +70,7 @@ __all__ = [
     "Method",
     "best_peer",
     "format_text",
+    "goal_overview",
     "is_peer",
     "load_dataset",
     "main",

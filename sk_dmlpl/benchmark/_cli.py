@@ -162,7 +162,7 @@ def main(argv=None):
     Parameters
     ----------
     argv : list of str, default=None
-        Arguments; ``None`` reads ``sys.argv``. ``--help`` lists them.
+        The arguments, as :func:`run_benchmark` takes them.
 
     Returns
     -------

@@ -64,7 +64,7 @@ def _dmlpl(**fixed):
 
 
 def _smote(seed, y_fit):
-    """SMOTE with as many neighbours as the smallest class allows: min(5, smallest class - 1)."""
+    """SMOTE with as many neighbors as the smallest class allows: min(5, smallest class - 1)."""
     k_neighbors = max(1, min(5, np.bincount(y_fit).min() - 1))
     return SMOTE(k_neighbors=k_neighbors, random_state=seed)
 
@@ -75,7 +75,7 @@ def _smote_logreg(seed, y_fit, dmlpl_params):
 
 
 def _smote_knn(seed, y_fit, dmlpl_params):
-    """SMOTE, then 3-nearest-neighbours."""
+    """SMOTE, then 3-nearest-neighbors."""
     return Pipeline([("smote", _smote(seed, y_fit)), ("knn", KNeighborsClassifier(n_neighbors=3))])
 
 

@@ -245,7 +245,7 @@ def setting_table_rows(records):
     Returns
     -------
     rows : list of list of str
-        The headers of :data:`SETTING_TABLE_COLUMNS`, then one row per record.
+        The headers of ``SETTING_TABLE_COLUMNS``, then one row per record.
 
     Examples
     --------

@@ -50,7 +50,7 @@ def summarise(runs):
         balanced accuracy, when both methods pseudo-label: ``pseudo_label_gap_to_dmlpl_mean``,
         ``pseudo_label_gap_to_dmlpl_sem`` and ``dmlpl_pseudo_label_wins``.
 
-        Where every method of :data:`ORACLES` ran (``oracle-logreg`` and ``oracle-rf``),
+        Where every method of ``ORACLES`` ran (``oracle-logreg`` and ``oracle-rf``),
         one more record follows them, ``method="oracle"``: a copy of the record of the one
         with the higher mean balanced accuracy over the seeds, which ``oracle_of`` names.
         The choice is made once per setting, on the means, never seed by seed on the test
@@ -103,7 +103,7 @@ def summarise(runs):
 
 
 def _add_oracle(summary):
-    """Insert, after each setting's last oracle record, the ``oracle`` record: the better of :data:`ORACLES`."""
+    """Insert, after each setting's last oracle record, the ``oracle`` record: the better of ``ORACLES``."""
     settings = list(_settings(summary).values())
     result = []
     for records in settings:
@@ -249,3 +249,75 @@ def _settings(summary):
     for record in summary:
         settings.setdefault(_setting_of(record), []).append(record)
     return settings
+
+
+GOAL_POINTS = 3.0
+"""Points of balanced accuracy by which DML-PL should lead the best peer (the accuracy goal)."""
+
+
+def goal_overview(summary):
+    """One row per setting: DML-PL, the best peer, the oracle, and whether the goal is met.
+
+    The goal: DML-PL's mean balanced accuracy above the best peer's by at least
+    ``GOAL_POINTS`` points, or by half the distance from that peer to the oracle
+    where that is less, and its tail-3 recall not below that peer's (both paired by seed).
+
+    Parameters
+    ----------
+    summary : list of dict
+        As :func:`summarise` (or :func:`read_summary`) returns, with ``dmlpl`` and peers.
+
+    Returns
+    -------
+    rows : list of dict
+        Formatted cells by column title, one dict per setting that ran ``dmlpl``.
+
+    Examples
+    --------
+    >>> from sk_dmlpl.benchmark import goal_overview
+    >>> records = [
+    ...     {"dataset": "d", "imbalance_ratio": 50.0, "method": "dmlpl", "n_seeds": 10, "balanced_accuracy_mean": 0.8},
+    ...     {"dataset": "d", "imbalance_ratio": 50.0, "method": "balanced-rf", "balanced_accuracy_mean": 0.76,
+    ...      "gap_to_dmlpl_mean": 0.04, "gap_to_dmlpl_sem": 0.01, "tail_gap_to_dmlpl_mean": 0.02,
+    ...      "tail_gap_to_dmlpl_sem": 0.01},
+    ...     {"dataset": "d", "imbalance_ratio": 50.0, "method": "oracle", "balanced_accuracy_mean": 0.9},
+    ... ]
+    >>> row = goal_overview(records)[0]
+    >>> row["dmlpl - peer (points)"], row["goal (points)"], row["goal met"]
+    ('+4.0 ± 1.0', '3.0', 'yes')
+    """
+    settings = {}
+    for record in summary:
+        key = (record["dataset"], record["imbalance_ratio"], record.get("unlabeled_distribution", "consistent"))
+        settings.setdefault(key, []).append(record)
+    rows = []
+    for (dataset, ratio, distribution), records in settings.items():
+        by_method = {record["method"]: record for record in records}
+        if "dmlpl" not in by_method:
+            continue
+        peer = best_peer(records)
+        dmlpl, best = by_method["dmlpl"], by_method[peer]
+        oracle = by_method.get("oracle")
+        gap = 100 * best["gap_to_dmlpl_mean"]
+        tail_gap = 100 * best["tail_gap_to_dmlpl_mean"]
+        target = GOAL_POINTS
+        if oracle is not None:
+            target = min(GOAL_POINTS, 100 * (oracle["balanced_accuracy_mean"] - best["balanced_accuracy_mean"]) / 2)
+        met = gap >= target and tail_gap >= 0
+        rows.append(
+            {
+                "data set": dataset,
+                "ratio": f"{float(ratio):g}",
+                "unlabeled": distribution,
+                "seeds": dmlpl["n_seeds"],
+                "dmlpl": f"{dmlpl['balanced_accuracy_mean']:.3f}",
+                "best peer": peer,
+                "peer": f"{best['balanced_accuracy_mean']:.3f}",
+                "dmlpl - peer (points)": f"{gap:+.1f} ± {100 * best['gap_to_dmlpl_sem']:.1f}",
+                "tail-3, dmlpl - peer": f"{tail_gap:+.1f} ± {100 * best['tail_gap_to_dmlpl_sem']:.1f}",
+                "oracle": "n/a" if oracle is None else f"{oracle['balanced_accuracy_mean']:.3f}",
+                "goal (points)": f"{target:.1f}",
+                "goal met": "yes" if met else "no",
+            }
+        )
+    return rows
