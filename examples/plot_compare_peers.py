@@ -13,7 +13,7 @@ test set.
 * **Semi-supervised peers**, on all training rows:
   :class:`~sklearn.semi_supervised.SelfTrainingClassifier` around a
   :class:`~sklearn.linear_model.LogisticRegression`, and
-  :class:`~sklearn.semi_supervised.LabelSpreading` with a k-nearest-neighbours kernel.
+  :class:`~sklearn.semi_supervised.LabelSpreading` with a k-nearest-neighbors kernel.
 * **Imbalanced-learning peers**, on the labeled rows only: SMOTE then
   LogisticRegression, and imbalanced-learn's ``BalancedRandomForestClassifier``.
 * **Oracle**: the balanced LogisticRegression given every training row's true label: a
