@@ -44,17 +44,19 @@ print(f"{clf.n_iter_} rounds, stopped because: {clf.termination_condition_}")
 # %%
 # What ``history_`` holds
 # -----------------------
-# One record per step: the first metric-learning stage (round 0), then a
-# pseudo-labeling and a fine-tuning step per round.
+# One record per step: the input-space neighbor search and the first
+# metric-learning stage (round 0), a pseudo-labeling and a fine-tuning step per
+# round, and the final views fitted for ``predict``.
 
 for record in clf.history_:
-    extra = (
-        f"loss {record['loss']:.3f}"
-        if "loss" in record
-        else f"{record['n_pseudo_labels'].sum()} pseudo-labels"
-    )
+    if "loss" in record:
+        extra = f"loss {record['loss']:.3f}"
+    elif "n_pseudo_labels" in record:
+        extra = f"{record['n_pseudo_labels'].sum()} pseudo-labels"
+    else:
+        extra = ""
     round_, step, seconds = record["round"], record["step"], record["seconds"]
-    print(f"round {round_}  {step:16s} {seconds:6.2f} s  {extra}")
+    print(f"round {round_}  {step:21s} {seconds:6.2f} s  {extra}")
 
 # %%
 # Pseudo-labels per class and round

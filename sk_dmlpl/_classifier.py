@@ -459,11 +459,7 @@ class DMLPLClassifier(
         return self
 
     def _step(self, round_, step, run, *args):
-        """Run one step of ``fit``, timed, and record it in ``history_``.
-
-        ``run(*args)`` returns ``(result, record)``: what the step gives ``fit``, and the
-        fields it adds to its ``history_`` record. Returns ``result``.
-        """
+        """Run a step of ``fit``, timed; ``run(*args)`` gives ``(result, its history_ fields)``; return result."""
         started = time.perf_counter()
         result, record = run(*args)
         self.history_.append({"round": round_, "step": step, "seconds": time.perf_counter() - started, **record})
