@@ -640,7 +640,12 @@ def test_docs_render_committed_results_and_say_which_are_to_be_regenerated(tmp_p
     twenty = extension.render("twenty_seeds")
     assert "to be" in twenty and "python benchmarks/check_results.py twenty_seeds --update" in twenty
     assert "--seeds 20" in twenty
-    assert "README.md" in extension.render("dev_suite")
+    # A folder with only its README says what goes there.
+    empty = tmp_path / "results" / "empty"
+    empty.mkdir(parents=True)
+    (empty / "README.md").write_text("What goes here.\n")
+    monkeypatch.setattr(extension, "RESULTS", tmp_path / "results")
+    assert "README.md" in extension.render("empty")
 
 
 def test_goal_overview_needs_the_margin_and_the_tail():
