@@ -32,6 +32,7 @@ from ._network import (
 )
 from ._persistence import PersistenceMixin, fitted_state
 from ._pseudo_labeling import (
+    SEED_MAX,
     CenterView,
     ForestView,
     HeadView,
@@ -53,7 +54,6 @@ from ._view_weights import (
 )
 from .metrics import labeled_rows
 
-_SEED_MAX = np.iinfo(np.int32).max
 
 class DMLPLClassifier(
     PersistenceMixin, ModuleParamsMixin, ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
@@ -431,7 +431,7 @@ class DMLPLClassifier(
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
         self.history_ = []
         round_ = 0
-        with seeded_torch(int(rng.randint(_SEED_MAX))) as generator:
+        with seeded_torch(int(rng.randint(SEED_MAX))) as generator:
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
             self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
@@ -471,7 +471,7 @@ class DMLPLClassifier(
         """Each row's nearest rows in input space, among which an unlabeled row's positive is drawn."""
         if not (labels < 0).any():
             return None, {}
-        _, neighbors = nearest_neighbors(X, n_neighbors=self.n_input_neighbors, random_state=rng.randint(_SEED_MAX))
+        _, neighbors = nearest_neighbors(X, n_neighbors=self.n_input_neighbors, random_state=rng.randint(SEED_MAX))
         return neighbors, {}
 
     def _metric_learning(self, X, labels, neighbors, rng):

@@ -37,12 +37,13 @@ from ._neighbors import nearest_neighbors
 # drawn at random.
 MAX_ROWS_PER_CLASS = 1_000
 
-_SEED_MAX = np.iinfo(np.int32).max
+SEED_MAX = np.iinfo(np.int32).max
+"""Seeds drawn for other generators stay below this (scikit-learn takes 32-bit seeds)."""
 
 
 def child_generator(rng):
     """A numpy Generator seeded from the RandomState ``rng``: one draw, so the sequence stays reproducible."""
-    return np.random.default_rng(rng.randint(_SEED_MAX))
+    return np.random.default_rng(rng.randint(SEED_MAX))
 
 
 class Rows(namedtuple("Rows", ["X", "embedding", "logits"])):
@@ -126,7 +127,7 @@ class NeighborVoteView(ClassView):
 
     def fit(self, rows, labels, n_classes, random_state):
         self.embedding_, self.labels_ = rows.embedding, labels
-        self.seed_ = int(random_state.integers(_SEED_MAX))  # of the approximate search
+        self.seed_ = int(random_state.integers(SEED_MAX))  # of the approximate search
         return super().fit(rows, labels, n_classes, random_state)
 
     def predict_proba(self, rows):
@@ -200,7 +201,7 @@ class ForestView(ClassView):
             sampling_strategy="all",
             replacement=True,
             bootstrap=False,
-            random_state=int(random_state.integers(_SEED_MAX)),
+            random_state=int(random_state.integers(SEED_MAX)),
             n_jobs=1,
         ).fit(rows.X, labels)
         trees = [estimator.tree_ for estimator in forest.estimators_]
@@ -354,7 +355,7 @@ def class_centers(embedding, labels, n_classes, n_subclusters, random_state):
         members = embedding[labels == label]
         n_centers = min(n_subclusters, len(members))
         if n_centers > 1:
-            seed = int(random_state.integers(_SEED_MAX))
+            seed = int(random_state.integers(SEED_MAX))
             found = KMeans(n_centers, n_init=3, random_state=seed).fit(members).cluster_centers_
         else:
             found = members.mean(axis=0, keepdims=True)

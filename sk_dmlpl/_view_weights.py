@@ -9,9 +9,7 @@ weights are the estimator's parameters, or learned in each fit from held-out lab
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from ._pseudo_labeling import child_generator, fit_views
-
-_SEED_MAX = np.iinfo(np.int32).max
+from ._pseudo_labeling import SEED_MAX, child_generator, fit_views
 
 
 def fixed_group_weights(input_weight, forest_weight):
@@ -107,7 +105,7 @@ def held_out_probabilities(labels, train_probe, make_views, n_classes, rng):
     held = given[np.bincount(labels[given])[labels[given]] >= 2]
     if len(np.unique(labels[held])) < 2:
         return None
-    folds = StratifiedKFold(2, shuffle=True, random_state=rng.randint(_SEED_MAX))
+    folds = StratifiedKFold(2, shuffle=True, random_state=rng.randint(SEED_MAX))
     probas = {}
     for _, test in folds.split(held, labels[held]):
         probe_labels = labels.copy()
