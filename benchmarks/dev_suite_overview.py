@@ -26,7 +26,7 @@ def main(argv=None):
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"{sum(row['goal met'] == 'yes' for row in rows)} of {len(rows)} settings meet the goal; wrote {out}")
+    print(f"{sum(row['met'] == 'yes' for row in rows)} of {len(rows)} settings meet the goal; wrote {out}")
 
 
 if __name__ == "__main__":

@@ -660,9 +660,9 @@ def test_goal_overview_needs_the_margin_and_the_tail():
             {"dataset": "d", "imbalance_ratio": 50.0, "method": "oracle", "balanced_accuracy_mean": oracle},
         ]
 
-    assert goal_overview(setting(0.04, 0.01, 0.95))[0]["goal met"] == "yes"
-    assert goal_overview(setting(0.02, 0.01, 0.95))[0]["goal met"] == "no"  # under 3 points
-    assert goal_overview(setting(0.04, -0.01, 0.95))[0]["goal met"] == "no"  # the tail fell behind
+    assert goal_overview(setting(0.04, 0.01, 0.95))[0]["met"] == "yes"
+    assert goal_overview(setting(0.02, 0.01, 0.95))[0]["met"] == "no"  # under 3 points
+    assert goal_overview(setting(0.04, -0.01, 0.95))[0]["met"] == "no"  # the tail fell behind
     # A peer close to the oracle: half the distance to it is the goal.
     row = goal_overview(setting(0.02, 0.0, 0.80))[0]
-    assert row["goal (points)"] == "1.0" and row["goal met"] == "yes"
+    assert row["goal"] == "1.0" and row["met"] == "yes"
