@@ -177,10 +177,11 @@ class ForestView(ClassView):
     linearly separable and the embedding needs enough labeled rows to learn a metric:
     on low-dimensional tables of heterogeneous features it is the view that holds.
 
-    The fitted trees are kept as flat arrays (``left_``, ``right_``, ``feature_``,
-    ``threshold_``, ``value_``, one entry per node of every tree, and ``roots_``), not as
-    the forest object, so that ``save`` can store them as plain tensors; ``predict_proba``
-    walks them as scikit-learn's trees do.
+    The fitted trees are also kept as flat arrays (``left_``, ``right_``, ``feature_``,
+    ``threshold_``, ``value_``, one entry per node of every tree, and ``roots_``), which
+    ``save`` stores as plain tensors: a loaded view walks them as scikit-learn's trees do,
+    to the same probabilities, where the fitted one asks the forest (``_forest``, not
+    saved), which is many times faster.
 
     Parameters
     ----------
@@ -204,6 +205,7 @@ class ForestView(ClassView):
             random_state=int(random_state.integers(SEED_MAX)),
             n_jobs=1,
         ).fit(rows.X, labels)
+        self._forest = forest
         trees = [estimator.tree_ for estimator in forest.estimators_]
         starts = np.cumsum([0] + [tree.node_count for tree in trees])
         self.roots_ = starts[:-1]
@@ -221,6 +223,10 @@ class ForestView(ClassView):
     def predict_proba(self, rows):
         X = np.asarray(rows.X, dtype=np.float32)  # scikit-learn's trees compare float32 features
         proba = np.zeros((len(X), self.n_classes_))
+        forest = getattr(self, "_forest", None)
+        if forest is not None:
+            proba[:, forest.classes_] = forest.predict_proba(X)
+            return proba
         for root in self.roots_:
             node = np.full(len(X), root)
             inner = self.left_[node] >= 0
