@@ -428,6 +428,7 @@ class DMLPLClassifier(
         X, self.classes_, labels = validate_training_data(self, X, y)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
+        self.view_group_weights_ = fixed_group_weights(self.input_view_weight, self.forest_view_weight)
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
         self.history_ = []
         round_ = 0
@@ -435,7 +436,6 @@ class DMLPLClassifier(
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
             self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
-            self.view_group_weights_ = fixed_group_weights(self.input_view_weight, self.forest_view_weight)
             if self.view_weighting == "learned":
                 learned = self._step(
                     round_, "view weights", self._learn_view_weights, X, labels, neighbors, device, generator, rng
