@@ -1,10 +1,9 @@
 """One row per setting of a benchmark summary: DML-PL, the best peer, the oracle and the goal.
 
-The goal of the accuracy issue: DML-PL's mean balanced accuracy above the best peer's by
-at least 3 points, or by half the distance from that peer to the oracle where that is
-less, and its tail-3 recall not below that peer's. The script reads a ``summary.csv`` that
-``python -m sk_dmlpl.benchmark`` wrote and writes ``overview.csv`` beside it, the table
-that the benchmark page shows for the development suite::
+The goal is the one that :func:`sk_dmlpl.benchmark.goal_overview` checks. The script
+reads a ``summary.csv`` that ``python -m sk_dmlpl.benchmark`` wrote and writes
+``overview.csv`` beside it, the table that the benchmark page shows for the development
+suite::
 
     python benchmarks/dev_suite_overview.py docs/results/dev_suite/summary.csv
 """

@@ -182,10 +182,7 @@ def save_estimator(estimator, path):
     }
     state = fitted_state(estimator)
     net = state.pop("net_")
-    # A model fitted before build_params_ existed was built with what it has now, or it
-    # would not predict.
-    built_with = getattr(net, "build_params_", None) or estimator.get_params(deep=False)
-    network_params = {name: _encode(value, f"parameter {name!r}", tensors) for name, value in built_with.items()}
+    network_params = {name: _encode(value, f"parameter {name!r}", tensors) for name, value in net.build_params_.items()}
     arrays, attributes = {}, {}
     for name, value in state.items():
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":

@@ -164,10 +164,7 @@ class InputView(ClassView):
         return super().fit(rows, labels, n_classes, random_state)
 
     def predict_proba(self, rows):
-        # A class the model never saw gets 0.
-        proba = np.zeros((len(rows.X), self.n_classes_))
-        proba[:, self.model_.classes_] = self.model_.predict_proba(rows.X)
-        return proba
+        return model_probabilities(self.model_, rows.X, self.n_classes_)
 
 
 class ForestView(ClassView):
@@ -222,11 +219,10 @@ class ForestView(ClassView):
 
     def predict_proba(self, rows):
         X = np.asarray(rows.X, dtype=np.float32)  # scikit-learn's trees compare float32 features
-        proba = np.zeros((len(X), self.n_classes_))
         forest = getattr(self, "_forest", None)
         if forest is not None:
-            proba[:, forest.classes_] = forest.predict_proba(X)
-            return proba
+            return model_probabilities(forest, X, self.n_classes_)
+        proba = np.zeros((len(X), self.n_classes_))
         for root in self.roots_:
             node = np.full(len(X), root)
             inner = self.left_[node] >= 0
@@ -237,6 +233,16 @@ class ForestView(ClassView):
                 inner = self.left_[node] >= 0
             proba += self.value_[node]
         return proba / len(self.roots_)
+
+
+def model_probabilities(model, X, n_classes):
+    """A fitted classifier's probabilities over encoded labels, in all ``n_classes`` columns.
+
+    A class the model never saw gets 0.
+    """
+    proba = np.zeros((len(X), n_classes))
+    proba[:, model.classes_] = model.predict_proba(X)
+    return proba
 
 
 def _shift(children, start):
