@@ -13,14 +13,13 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.metrics import accuracy_score
-from sklearn.utils import check_consistent_length, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from torch import nn
 
 from ._doc_link import DOC_LINK_TEMPLATE
-from ._neighbors import nearest_neighbors
+from ._neighbors import input_neighbors
 from ._network import (
     METRIC_LOSSES,
     ModuleParamsMixin,
@@ -31,6 +30,7 @@ from ._network import (
     train_net,
 )
 from ._persistence import PersistenceMixin, fitted_state
+from ._proba_scores import ProbaScoresMixin
 from ._pseudo_labeling import (
     SEED_MAX,
     CenterView,
@@ -43,20 +43,26 @@ from ._pseudo_labeling import (
     child_generator,
     class_prior,
     fit_views,
+    prior_weights,
     select_pseudo_labels,
 )
-from ._validation import densify, validate_prediction_data, validate_training_data, warn_if_collapsed
+from ._validation import validate_prediction_data, validate_training_data, warn_if_collapsed
 from ._view_weights import (
     fixed_group_weights,
     group_weights_to_view_weights,
     held_out_probabilities,
     learn_group_weights,
 )
-from .metrics import labeled_rows
 
 
 class DMLPLClassifier(
-    PersistenceMixin, ModuleParamsMixin, ClassNamePrefixFeaturesOutMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+    PersistenceMixin,
+    ModuleParamsMixin,
+    ProbaScoresMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    ClassifierMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Deep metric learning based pseudo-labeling for class-imbalanced semi-supervised data.
 
@@ -136,6 +142,14 @@ class DMLPLClassifier(
         probabilities as they are; 1 corrects in full, which over-corrects here. The one
         parameter read at predict time: ``set_params`` changes a fitted model's
         predictions without a refit. Every other parameter acts through ``fit`` alone.
+    prior_correction : float in [0, 1], default=0.5
+        How far each round moves the unlabeled rows' class probabilities towards the
+        spread of classes that the rows themselves show, before the quota: each class's
+        probabilities are multiplied by ``1 + prior_correction * (r - 1)``, where ``r``
+        is the share of those rows the class wins over its share of the given labels
+        (one step of a prior-shift correction, see the benchmark page). Without it the
+        pseudo-labels follow the given labels' spread of classes, which is wrong when the
+        unlabeled rows' classes are spread otherwise; 0 turns it off.
     mask_probability : float, default=0.4
         Share of features zeroed at random in each augmented copy of a training row.
     max_epochs : int, default=30
@@ -149,11 +163,16 @@ class DMLPLClassifier(
     weight_decay : float, default=1e-4
         Adam weight decay.
     batch_size : int, default=128
-        Rows per training batch (each row brings a second, augmented copy). An epoch
-        draws half as many rows as ``X`` has, so that it embeds as many copies as ``X``
-        has rows. A batch larger than ``X`` is clipped to its rows, as in
+        Rows per training batch (each row brings a second, augmented copy). A batch
+        larger than ``X`` is clipped to its rows, as in
         :class:`~sklearn.neural_network.MLPClassifier`, with a warning unless it is the
         default.
+    max_epoch_rows : int or None, default=50_000
+        Most rows an epoch draws. An epoch draws half as many rows as ``X`` has, so that
+        it embeds as many copies as ``X`` has rows, but at most this many: from
+        ``2 * max_epoch_rows`` rows on, each epoch is a fresh sample and the training
+        time stops growing with the data. A lower cap trains faster, at the cost of less
+        accurate pseudo-labels (measured on the scaling page). ``None``: no cap.
     n_input_neighbors : int, default=10
         Nearest rows, in input space, among which each unlabeled row's positive is drawn
         during metric learning and fine-tuning.
@@ -174,17 +193,14 @@ class DMLPLClassifier(
         How the class views are weighed in the pseudo-label scores and in
         ``predict_proba``. ``"fixed"``: by ``input_view_weight`` and
         ``forest_view_weight``, the embedding's views sharing the rest. ``"learned"``:
-        each fit learns the weights of the three groups (the embedding's views, the input
-        view, the forest) from the given labels: twice, half of them are held out, a probe
-        network learns the metric on the other half, and the weights that blend the
-        held-out rows' group probabilities best (in balanced accuracy, then class-balanced
-        log-loss) are kept. It costs two more metric-learning stages, and the two weight
-        parameters are then not used. On the development suite it won with reversed
-        unlabeled rows and lost with consistent ones (see the benchmark page).
+        the three groups' weights (embedding, input, forest) that best blend given labels
+        held out from two probe networks (balanced accuracy, then class-balanced
+        log-loss), at the cost of two more metric-learning stages; the two weight
+        parameters are then unused. It won with reversed unlabeled rows and lost with
+        consistent ones (see the benchmark page).
     fine_tune_head : {"given", "all"}, default="given"
-        Labels the head learns from during fine-tuning. ``"given"`` keeps it on the given
-        labels, so that it cannot memorise wrong pseudo-labels (the metric loss still
-        uses them); ``"all"`` adds the pseudo-labels.
+        Labels the head learns from in fine-tuning: ``"given"``, so that it cannot memorise
+        wrong pseudo-labels (the metric loss still uses them), or ``"all"``.
     device : str, default="auto"
         Torch device; ``"auto"`` picks ``"cuda"`` when available, else ``"cpu"``. Asking
         for CUDA on a machine without it raises a ``ValueError``.
@@ -195,9 +211,8 @@ class DMLPLClassifier(
         changed (except by a ``module`` class's own initialisation, which is called with
         it seeded, and restored after).
     verbose : int, default=0
-        1 prints a line per training step (metric learning, each fine-tuning: its epochs,
-        final loss and seconds) and per pseudo-labeling round; 2 adds a line per epoch
-        (its loss and seconds).
+        1 prints a line per training step (its epochs, final loss and seconds) and per
+        pseudo-labeling round; 2 adds a line per epoch.
     module_params : dict, default=None
         Keyword arguments of the module class (or of :class:`MLPEncoder`). One entry can
         be set alone as ``set_params(module__<name>=value)``, as in skorch, which is what
@@ -239,9 +254,9 @@ class DMLPLClassifier(
         ``predict_proba`` divides by (see ``logit_adjustment``).
     history_ : list of dict
         One record per step of ``fit``: ``round`` (0 before the first round), ``step``
-        (``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``,
-        ``"pseudo-labeling"``, ``"fine-tuning"``, ``"final views"``) and ``seconds``; the training steps add
-        ``loss``, the pseudo-labeling steps ``n_pseudo_labels`` and ``mean_reliability``
+        (``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``, ``"pseudo-labeling"``,
+        ``"fine-tuning"``, ``"final views"``) and ``seconds``; the training steps add
+        ``loss``, the pseudo-labeling steps ``prior_weights``, ``n_pseudo_labels`` and ``mean_reliability``
         per class, the steps that fit views ``view_seconds``, each view's seconds, and the
         ``"view weights"`` step ``group_weights`` when they are learned.
 
@@ -288,6 +303,7 @@ class DMLPLClassifier(
         "input_view_weight": [Interval(Real, 0, 1, closed="both")],
         "forest_view_weight": [Interval(Real, 0, 1, closed="both")],
         "logit_adjustment": [Interval(Real, 0, None, closed="left")],
+        "prior_correction": [Interval(Real, 0, 1, closed="both")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -295,6 +311,7 @@ class DMLPLClassifier(
         "fine_tune_lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epoch_rows": [None, Interval(Integral, 1, None, closed="left")],
         "n_input_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_vote_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_subclusters": [Interval(Integral, 1, None, closed="left")],
@@ -320,6 +337,7 @@ class DMLPLClassifier(
         input_view_weight=0.15,
         forest_view_weight=0.5,
         logit_adjustment=0.3,
+        prior_correction=0.5,
         mask_probability=0.4,
         max_epochs=30,
         lr=1e-3,
@@ -327,6 +345,7 @@ class DMLPLClassifier(
         fine_tune_lr=3e-4,
         weight_decay=1e-4,
         batch_size=128,
+        max_epoch_rows=50_000,
         n_input_neighbors=10,
         n_vote_neighbors=10,
         n_subclusters=3,
@@ -349,6 +368,7 @@ class DMLPLClassifier(
         self.input_view_weight = input_view_weight
         self.forest_view_weight = forest_view_weight
         self.logit_adjustment = logit_adjustment
+        self.prior_correction = prior_correction
         self.mask_probability = mask_probability
         self.max_epochs = max_epochs
         self.lr = lr
@@ -356,6 +376,7 @@ class DMLPLClassifier(
         self.fine_tune_lr = fine_tune_lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.max_epoch_rows = max_epoch_rows
         self.n_input_neighbors = n_input_neighbors
         self.n_vote_neighbors = n_vote_neighbors
         self.n_subclusters = n_subclusters
@@ -402,13 +423,10 @@ class DMLPLClassifier(
         as Ctrl-C sends, also in the middle of a training epoch), the estimator is left as
         it was before the call, and the exception is raised again.
 
-        ``fit`` takes no ``sample_weight`` (passing one raises a ``TypeError``). Weighting
-        rows through DML-PL would have to reach every step that counts them: the
-        class-balanced sampler that draws the training batches, the metric loss and the
-        head's cross-entropy, the per-class quota of pseudo-labels, and each class view
-        (sub-centers, neighbor vote, head, input view) and the class prior of
-        ``logit_adjustment``. Until it does, weighting some of these and not others would
-        be a weight in name only. :meth:`score` takes ``sample_weight``.
+        ``fit`` takes no ``sample_weight`` (passing one raises a ``TypeError``): a weight
+        would have to reach every step that counts rows (the batch sampler, both losses,
+        the quota, each view, the class prior); weighting only some would be a weight in
+        name only. :meth:`score` takes ``sample_weight``.
         """
         previous = fitted_state(self)
         try:
@@ -471,13 +489,11 @@ class DMLPLClassifier(
         """Each row's nearest rows in input space, among which an unlabeled row's positive is drawn."""
         if not (labels < 0).any():
             return None, {}
-        _, neighbors = nearest_neighbors(X, n_neighbors=self.n_input_neighbors, random_state=rng.randint(SEED_MAX))
-        return neighbors, {}
+        return input_neighbors(X, self.n_input_neighbors, random_state=rng.randint(SEED_MAX)), {}
 
     def _metric_learning(self, X, labels, neighbors, rng):
         """Step 1: train the network on the labeled rows, the unlabeled ones through their neighbors."""
-        epochs, lr, n_classes = self.max_epochs, self.lr, len(self.classes_)
-        return None, train_net(self.net_, X, labels, neighbors, n_classes, epochs, lr, child_generator(rng))
+        return None, self._train(self.net_, X, labels, neighbors, self.max_epochs, self.lr, rng)
 
     def _pseudo_labeling(self, X, labels, round_, rng):
         """Step 2: score the unlabeled rows by the blended class views; take each class's share.
@@ -489,6 +505,11 @@ class DMLPLClassifier(
         seconds = {}
         views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), child_generator(rng), seconds)
         proba = blend_proba(views, self._view_weights(views), rows.take(unlabeled), seconds)
+        given = class_prior(np.where(self.labeled_iter_ == 0, labels, -1), len(self.classes_))
+        weights = prior_weights(proba, given, self.prior_correction)
+        if self.prior_correction > 0:
+            proba = proba * weights
+            proba /= proba.sum(axis=1, keepdims=True)
         fraction = 1.0 / (self.max_iter - round_ + 1)
         selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
         counts = np.bincount(pseudo_labels, minlength=len(self.classes_))
@@ -500,6 +521,7 @@ class DMLPLClassifier(
             )
         record = {
             "view_seconds": seconds,
+            "prior_weights": weights,
             "n_pseudo_labels": counts,
             "mean_reliability": np.bincount(pseudo_labels, weights=reliability, minlength=len(self.classes_))
             / np.maximum(counts, 1),
@@ -509,8 +531,12 @@ class DMLPLClassifier(
     def _fine_tuning(self, X, labels, neighbors, rng):
         """Step 3: keep training the network, warm-started, on labeled and pseudo-labeled rows."""
         head_labels = np.where(self.labeled_iter_ == 0, labels, -1) if self.fine_tune_head == "given" else labels
-        epochs, lr, n_classes = self.fine_tune_epochs, self.fine_tune_lr, len(self.classes_)
-        return None, train_net(self.net_, X, labels, neighbors, n_classes, epochs, lr, child_generator(rng), head_labels)
+        return None, self._train(self.net_, X, labels, neighbors, self.fine_tune_epochs, self.fine_tune_lr, rng, head_labels)
+
+    def _train(self, net, X, labels, neighbors, epochs, lr, rng, head_labels=None):
+        """Train ``net`` (:func:`train_net`) with this estimator's classes and epoch size."""
+        n_classes, rng = len(self.classes_), child_generator(rng)
+        return train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels, self.max_epoch_rows)
 
     def _final_views(self, X, labels, rng):
         """The views that ``predict`` blends, fitted on every labeled and pseudo-labeled row."""
@@ -547,7 +573,7 @@ class DMLPLClassifier(
 
         def train_probe(probe_labels):
             net = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
-            train_net(net, X, probe_labels, neighbors, len(self.classes_), self.max_epochs, self.lr, child_generator(rng))
+            self._train(net, X, probe_labels, neighbors, self.max_epochs, self.lr, rng)
             return Rows.embedded(net, X)
 
         found = held_out_probabilities(labels, train_probe, lambda: self._views(at_predict=True), len(self.classes_), rng)
@@ -598,93 +624,6 @@ class DMLPLClassifier(
         # Not in the pseudo-label scores: there it moved wrong rows into the tail.
         proba *= self.class_prior_ ** -self.logit_adjustment
         return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Predict the class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to classify.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            The most probable class of each row under :meth:`predict_proba`, from
-            ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
-
-    def predict_log_proba(self, X):
-        """Log of the class probabilities of :meth:`predict_proba`.
-
-        A probability of exactly 0 (a view's softmax can underflow) gives the log of the
-        smallest positive float64, about -708, instead of ``-inf``, so that sums and
-        differences of log-probabilities stay finite.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The rows whose classes are scored, with the features that ``fit`` saw.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            ``log(predict_proba(X))``; columns follow ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return np.log(np.maximum(proba, np.finfo(proba.dtype).tiny))
-
-    def decision_function(self, X):
-        """Confidence scores: the log-probabilities, or their log-odds for two classes.
-
-        DML-PL has no margin of its own: the scores are the logs of :meth:`predict_proba`,
-        which rank the classes as it does. As in scikit-learn, a binary problem gives one
-        score per row, the log-odds of ``classes_[1]``, positive where ``predict`` gives it.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score, with the features that ``fit`` saw.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The log-odds of ``classes_[1]`` for two classes, else
-            :meth:`predict_log_proba`. ``predict`` is the class of the highest score
-            (or of a positive one, for two classes).
-        """
-        log_proba = self.predict_log_proba(X)
-        if len(self.classes_) == 2:
-            return log_proba[:, 1] - log_proba[:, 0]
-        return log_proba
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy over the rows whose label is not ``-1``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
-        y : array-like of shape (n_samples,)
-            True labels, ``-1`` for rows to leave out.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row, as in :func:`~sklearn.metrics.accuracy_score`; the weights
-            of the ``-1`` rows are left out with them. ``fit`` takes no weights (see its
-            Notes).
-
-        Returns
-        -------
-        score : float
-            Mean accuracy on the labeled rows, weighted by ``sample_weight``.
-        """
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=float)
-            check_consistent_length(y, sample_weight)
-            sample_weight = sample_weight[np.asarray(y) != -1]
-        X, y = labeled_rows(densify(X), y)
-        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     @property
     def _n_features_out(self):

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
 
 # Below this many indexed rows exact search is faster than pynndescent, whose first call
 # also spends many seconds compiling with numba.
@@ -57,3 +58,27 @@ def nearest_neighbors(index, query=None, *, n_neighbors, random_state=None):
         return distances.astype(np.float32), indices
     finally:
         torch.set_num_threads(torch_threads)
+
+
+def input_neighbors(X, n_neighbors, random_state=None):
+    """Each row's nearest rows of ``X``, itself left out: the rows its positive is drawn from.
+
+    A positive only has to be a row near the anchor, not its nearest: above
+    ``EXACT_SEARCH_MAX_ROWS`` rows, the neighbors are searched, exactly, among that many
+    rows drawn at random. That costs far less than an approximate search of every row, and
+    no numba compile (both measured on the scaling page).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples, n_neighbors)
+        Positions in ``X``.
+    """
+    if len(X) <= EXACT_SEARCH_MAX_ROWS:
+        return nearest_neighbors(X, n_neighbors=n_neighbors, random_state=random_state)[1]
+    sample = np.sort(check_random_state(random_state).choice(len(X), EXACT_SEARCH_MAX_ROWS, replace=False))
+    k = min(n_neighbors, EXACT_SEARCH_MAX_ROWS - 1)
+    indices = sample[nearest_neighbors(X[sample], X, n_neighbors=k + 1)[1]]
+    # A sampled row finds itself among its neighbors; drop it there, and the farthest elsewhere.
+    drop = indices == np.arange(len(X))[:, None]
+    drop[~drop.any(axis=1), -1] = True
+    return indices[~drop].reshape(len(X), k)

@@ -179,11 +179,13 @@ class PairDataset(Dataset):
     A labeled row is paired with itself (the metric loss also pairs it with its class);
     an unlabeled row with one of its input-space neighbors drawn at random, which is how
     unlabeled rows shape the embedding. ``head_labels`` (default ``labels``) are the labels
-    the head learns, -1 for none.
+    the head learns, -1 for none; ``max_epoch_rows`` caps the rows an epoch draws (see
+    :meth:`rows_per_epoch`).
     """
 
-    def __init__(self, X, labels, neighbors, n_classes, rng, head_labels=None):
+    def __init__(self, X, labels, neighbors, n_classes, rng, head_labels=None, max_epoch_rows=None):
         self.X = torch.as_tensor(X)
+        self.max_epoch_rows = max_epoch_rows
         self.neighbors = neighbors
         self.rng = rng
         unlabeled = labels < 0
@@ -208,6 +210,19 @@ class PairDataset(Dataset):
 
     def __getitem__(self, index):
         return self.__getitems__([index])
+
+    def rows_per_epoch(self, batch_size):
+        """Rows an epoch draws, each with its second copy.
+
+        Half as many as there are rows, so that an epoch embeds as many copies as there
+        are rows, at most ``max_epoch_rows``: above that, each epoch is a fresh sample and
+        training time stops growing with the data. Never fewer than a few batches, or a
+        tiny data set would get a handful of gradient steps in all.
+        """
+        n_rows = -(-len(self) // 2)
+        if self.max_epoch_rows is not None:
+            n_rows = min(n_rows, self.max_epoch_rows)
+        return max(n_rows, MIN_BATCHES_PER_EPOCH * batch_size)
 
     def balanced_sampler(self, n_samples):
         """Sampler of ``n_samples`` rows, half labeled with classes equally often.
@@ -299,11 +314,7 @@ class MetricNet(NeuralNet):
         # repeat rows, at the cost of the larger batch.
         kwargs["batch_size"] = min(kwargs["batch_size"], len(dataset))
         kwargs.setdefault("generator", training_generator("cpu"))
-        # An epoch shows the network as many copies as there are rows (half as many pairs),
-        # the work of one plain pass over the data; but never fewer than a few batches, or
-        # a tiny data set would get a handful of gradient steps in all.
-        n_samples = max(-(-len(dataset) // 2), MIN_BATCHES_PER_EPOCH * kwargs["batch_size"])
-        sampler = dataset.balanced_sampler(n_samples)
+        sampler = dataset.balanced_sampler(dataset.rows_per_epoch(kwargs["batch_size"]))
         return self.iterator_train(dataset, sampler=sampler, collate_fn=_whole_batch, **kwargs)
 
     @torch.no_grad()
@@ -327,14 +338,14 @@ class MetricNet(NeuralNet):
         return np.concatenate(embeddings), np.concatenate(logits)
 
 
-def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None):
+def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None, max_epoch_rows=None):
     """Train ``net`` for ``epochs`` at ``lr`` on class-balanced batches of paired copies.
 
     ``rng`` (a numpy Generator) draws the positives and seeds the sampler; ``head_labels``
-    are the labels the head learns (default ``labels``). Returns ``{"loss": ...}``, the
-    last epoch's mean training loss.
+    are the labels the head learns (default ``labels``); ``max_epoch_rows`` caps the rows
+    an epoch draws. Returns ``{"loss": ...}``, the last epoch's mean training loss.
     """
-    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels)
+    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, max_epoch_rows)
     net.set_params(max_epochs=epochs, lr=lr)
     # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
     # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.

@@ -412,6 +412,37 @@ def class_prior(labels, n_classes):
     return counts / counts.sum()
 
 
+def prior_weights(proba, given_prior, strength):
+    """Per-class factors that carry unlabeled rows' probabilities towards their own class spread.
+
+    The views learn from the given labels, and on unlabeled rows they predict each class
+    roughly as often as the given labels hold it, however the unlabeled rows' classes are
+    spread: with the labeled head the unlabeled tail, most pseudo-labels of the head were
+    wrong (3 to 33% right on the development suite). So each class's probabilities are
+    multiplied by the share of the rows it wins, over its share of the given labels: one
+    step of the prior-shift correction of Saerens, Latinne and Decaestecker (2002), with
+    counts for probabilities, taken ``strength`` of the way (1 + strength * (ratio - 1)).
+    Their EM iterates the step; here three steps, or the mean probabilities for the
+    counts, let a few classes take most rows, and a full step (``strength=1``) lost more
+    with consistent unlabeled rows (the benchmark page).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_rows, n_classes)
+        Class probabilities of the unlabeled rows.
+    given_prior : ndarray of shape (n_classes,)
+        Each class's share of the given labels (all positive: every class has one).
+    strength : float in [0, 1]
+        0 leaves the probabilities as they are.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_classes,)
+    """
+    won = np.bincount(proba.argmax(axis=1), minlength=len(given_prior)) / len(proba)
+    return 1 + strength * (won / given_prior - 1)
+
+
 # -- the quota --
 
 

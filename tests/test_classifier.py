@@ -352,8 +352,8 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
     seen = []
     original = _network.PairDataset
 
-    def recording(X, labels, neighbors, n_classes, rng, head_labels=None):
-        dataset = original(X, labels, neighbors, n_classes, rng, head_labels)
+    def recording(*args):
+        dataset = original(*args)
         seen.append(dataset.targets[:, 1].numpy().copy())
         return dataset
 
@@ -395,12 +395,12 @@ def test_a_fitted_model_predicts_with_what_it_was_fitted_with(small_semi):
 
 
 def test_the_two_neighbor_counts_act_apart(small_semi, monkeypatch):
-    import sk_dmlpl._classifier
+    import sk_dmlpl._neighbors
     import sk_dmlpl._pseudo_labeling
 
     X, y_semi, _ = small_semi
     asked = []
-    for module in (sk_dmlpl._classifier, sk_dmlpl._pseudo_labeling):
+    for module in (sk_dmlpl._neighbors, sk_dmlpl._pseudo_labeling):
         original = module.nearest_neighbors
         monkeypatch.setattr(
             module,
@@ -410,7 +410,7 @@ def test_the_two_neighbor_counts_act_apart(small_semi, monkeypatch):
             ),
         )
     quick(n_input_neighbors=7, n_vote_neighbors=3, max_iter=1).fit(X, y_semi)
-    assert asked == [("sk_dmlpl._classifier", 7), ("sk_dmlpl._pseudo_labeling", 3)]
+    assert asked == [("sk_dmlpl._neighbors", 7), ("sk_dmlpl._pseudo_labeling", 3)]
 
 
 def test_learned_view_weights_come_from_held_out_labels(small_semi, tmp_path):

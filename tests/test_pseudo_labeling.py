@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from sk_dmlpl import DMLPLClassifier
-from sk_dmlpl._neighbors import nearest_neighbors
+from sk_dmlpl._neighbors import input_neighbors, nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
     CenterView,
     ClassView,
@@ -18,6 +18,7 @@ from sk_dmlpl._pseudo_labeling import (
     fit_views,
     neighbor_probabilities,
     per_class_sample,
+    prior_weights,
     select_pseudo_labels,
 )
 from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights
@@ -100,6 +101,25 @@ def test_pynndescent_above_the_threshold_agrees_with_exact_search(monkeypatch):
     assert recall > 0.95
     _query_distances, query = nearest_neighbors(X, X[:10] + 1e-3, n_neighbors=3, random_state=0)
     assert query.shape == (10, 3) and (query[:, 0] == np.arange(10)).all()
+
+
+def test_input_neighbors_above_the_threshold_are_the_nearest_of_a_sample(monkeypatch):
+    import sk_dmlpl._neighbors as neighbors
+
+    X = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    assert np.array_equal(input_neighbors(X, 5, random_state=0), nearest_neighbors(X, n_neighbors=5)[1])
+    monkeypatch.setattr(neighbors, "EXACT_SEARCH_MAX_ROWS", 40)
+
+    found = input_neighbors(X, 5, random_state=0)
+
+    sample = np.unique(found)
+    assert found.shape == (300, 5) and len(sample) <= 40
+    assert not (found == np.arange(300)[:, None]).any()
+    # Exactly the 5 nearest sampled rows other than the row itself, nearest first.
+    distances = np.linalg.norm(X[:, None] - X[None, sample], axis=2)
+    distances[sample[None, :] == np.arange(300)[:, None]] = np.inf
+    assert np.array_equal(found, sample[np.argsort(distances, axis=1, kind="stable")[:, :5]])
+    assert np.array_equal(found, input_neighbors(X, 5, random_state=0))  # seeded
 
 
 def test_per_class_sample_caps_large_classes_keeps_small_ones_and_skips_unlabeled():
@@ -215,3 +235,40 @@ def test_group_weights_are_split_among_a_groups_views():
     views["forest"] = ForestView()
     weights = group_weights_to_view_weights(views, {"embedding": 0.3, "input": 0.2, "forest": 0.5})
     assert weights == pytest.approx({"centers": 0.1, "neighbors": 0.1, "head": 0.1, "input": 0.2, "forest": 0.5})
+
+
+def test_prior_weights_are_the_won_share_over_the_given_share_taken_part_way():
+    # Class 0 wins 1 of 4 rows but holds half the given labels; class 1 wins 3 of 4.
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    given = np.array([0.5, 0.5])
+    np.testing.assert_allclose(prior_weights(proba, given, 1.0), [0.5, 1.5])
+    np.testing.assert_allclose(prior_weights(proba, given, 0.5), [0.75, 1.25])
+    np.testing.assert_array_equal(prior_weights(proba, given, 0.0), [1.0, 1.0])
+    # A class that wins as many rows as its share of the given labels keeps its weight.
+    np.testing.assert_allclose(prior_weights(proba, np.array([0.25, 0.75]), 1.0), [1.0, 1.0])
+
+
+def _reversed_blobs():
+    """Three blobs: class 0 has most given labels, but few unlabeled rows (as 'reversed')."""
+    rng = np.random.RandomState(0)
+    centers = np.array([[0.0, 0, 0, 0], [2.5, 2.5, 0, 0], [0, 2.5, 2.5, 0]])
+    given = np.repeat([0, 1, 2], [20, 2, 2])
+    unlabeled = np.repeat([0, 1, 2], [4, 60, 60])
+    y = np.concatenate([given, unlabeled])
+    X = centers[y] + rng.normal(size=(len(y), 4))
+    return X, np.concatenate([given, np.full(len(unlabeled), -1)]), y
+
+
+def test_prior_correction_moves_pseudo_labels_towards_the_unlabeled_rows_classes():
+    X, y_semi, y = _reversed_blobs()
+    unlabeled = y_semi == -1
+    corrected = quick(max_iter=2).fit(X, y_semi)
+    plain = quick(max_iter=2, prior_correction=0.0).fit(X, y_semi)
+
+    # Off, the weights are all 1; on, the head of the given labels weighs less than 1.
+    assert all((record["prior_weights"] == 1).all() for record in plain.history_ if "prior_weights" in record)
+    first = next(record for record in corrected.history_ if "prior_weights" in record)
+    assert first["prior_weights"][0] < 1 < first["prior_weights"][1:].min()
+    # Fewer unlabeled rows go wrongly to class 0, which holds 4 of the 124.
+    wrong_zero = [((model.transduction_ == 0) & (y != 0))[unlabeled].sum() for model in (corrected, plain)]
+    assert wrong_zero[0] < wrong_zero[1]
