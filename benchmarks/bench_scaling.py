@@ -12,18 +12,28 @@ Methods, side by side in the same run:
 ``dmlpl``
     ``DMLPLClassifier(random_state=0)`` with its defaults. Its time is split by
     ``history_``: the input-space neighbor search, metric learning, pseudo-labeling
-    (and within it the neighbor vote, the sub-centers and the input view, from each
-    record's ``view_seconds``), fine-tuning and the final views.
+    (and within it the neighbor vote and the forest view, in every round's and the final
+    views' ``view_seconds``), fine-tuning and the final views.
 ``floor``
     A plain ``skorch.NeuralNet`` fit of the same network (``MLPEncoder`` + linear head
     through the same ``MetricModule``) for the same number of epochs
     (``max_epochs + max_iter * fine_tune_epochs``) over the same rows, with the true
     labels, a cross-entropy loss and ``batch_size=128``: the cost of the training alone.
-    Its epoch, like DML-PL's, embeds as many views as there are rows; it takes them in
-    steps of 128 rows, DML-PL in steps of 128 rows with their 128 second views.
-``labelspreading``, ``selftraining``
-    ``LabelSpreading(kernel="knn")`` and ``SelfTrainingClassifier(LogisticRegression())``,
-    only at sizes up to ``--peer-max-size`` (default 100,000).
+    Its epoch embeds as many views as there are rows, as DML-PL's does below
+    ``2 * max_epoch_rows`` rows (above, DML-PL's epochs stop growing, the floor's do not);
+    it takes them in steps of 128 rows, DML-PL in steps of 128 rows with their 128 second
+    views.
+``labelspreading``, ``selftraining``, ``balancedrf``
+    The peers a user tries first: ``LabelSpreading(kernel="knn")``,
+    ``SelfTrainingClassifier`` around ``LogisticRegression(class_weight="balanced")``, and
+    imbalanced-learn's ``BalancedRandomForestClassifier`` at its strong setting (300 trees,
+    ``sampling_strategy="all", replacement=True, bootstrap=False``, one process) on the
+    labeled rows alone, whose labels for the unlabeled rows are its predictions.
+    ``LabelSpreading`` only up to ``--peer-max-size`` rows (default 100,000): its exact
+    k-nearest-neighbor graph grows with the square of the rows.
+
+Each DML-PL row also gives its fit time as a ratio to each peer's of the same run
+(``x LS``, ``x ST``, ``x BRF``).
 
 Every process flushes denormal floats to zero (see ``worker`` for why).
 
@@ -46,7 +56,8 @@ from collections import defaultdict
 
 import numpy as np
 
-METHODS = ("dmlpl", "floor", "labelspreading", "selftraining")
+METHODS = ("dmlpl", "floor", "labelspreading", "selftraining", "balancedrf")
+PEERS = {"labelspreading": "x LS", "selftraining": "x ST", "balancedrf": "x BRF"}
 N_FEATURES = 64
 N_CLASSES = 10
 IMBALANCE_RATIO = 50
@@ -104,7 +115,13 @@ def _balanced_accuracy_unlabeled(y_true, y_semi, labels):
 
 def _overrides(args):
     overrides = {"max_epochs": args.max_epochs, "fine_tune_epochs": args.fine_tune_epochs}
-    return {name: value for name, value in overrides.items() if value is not None}
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    if args.max_epoch_rows is not None:  # 0: no cap
+        overrides["max_epoch_rows"] = args.max_epoch_rows or None
+    for item in args.dmlpl_param:  # DMLPLClassifier only
+        name, value = item.split("=", 1)
+        overrides[name] = json.loads(value)
+    return overrides
 
 
 def run_dmlpl(X, y_semi, y_true, args):
@@ -131,6 +148,7 @@ def run_dmlpl(X, y_semi, y_true, args):
         "pl_knn_s": views["neighbors"],
         "linear_s": views["input"],
         "centers_s": views["centers"],
+        "forest_s": views["forest"],
         "epochs": clf.max_epochs + clf.n_iter_ * clf.fine_tune_epochs,
         "device": str(clf.net_.device),
         "bacc_unlabeled": _balanced_accuracy_unlabeled(y_true, y_semi, clf.transduction_),
@@ -191,14 +209,20 @@ def run_floor(X, y_semi, y_true, args):
     }
 
 
-def _run_peer(clf, X, y_semi, y_true):
-    """Fit a scikit-learn semi-supervised peer; its fit time, pseudo-label accuracy and predict rate."""
+def _run_peer(clf, X, y_semi, y_true, labeled_only=False):
+    """Fit a peer; its fit time, the accuracy of its labels for the unlabeled rows, and predict rate.
+
+    A semi-supervised peer fits on every row and its labels are ``transduction_``; a
+    ``labeled_only`` one fits on the labeled rows, and its labels are its predictions.
+    """
+    labeled = y_semi != -1
     started = time.perf_counter()
-    clf.fit(X, y_semi)
+    clf.fit(X[labeled], y_semi[labeled]) if labeled_only else clf.fit(X, y_semi)
     fit_seconds = time.perf_counter() - started
+    labels = np.where(labeled, y_semi, clf.predict(X)) if labeled_only else clf.transduction_
     return {
         "fit_s": fit_seconds,
-        "bacc_unlabeled": _balanced_accuracy_unlabeled(y_true, y_semi, clf.transduction_),
+        "bacc_unlabeled": _balanced_accuracy_unlabeled(y_true, y_semi, labels),
         "predict_rows_s": _predict_rate(clf.predict, X, np.random.RandomState(1)),
     }
 
@@ -213,7 +237,17 @@ def run_selftraining(X, y_semi, y_true, args):
     from sklearn.linear_model import LogisticRegression
     from sklearn.semi_supervised import SelfTrainingClassifier
 
-    return _run_peer(SelfTrainingClassifier(LogisticRegression()), X, y_semi, y_true)
+    base = LogisticRegression(class_weight="balanced", max_iter=1000)
+    return _run_peer(SelfTrainingClassifier(base), X, y_semi, y_true)
+
+
+def run_balancedrf(X, y_semi, y_true, args):
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    forest = BalancedRandomForestClassifier(
+        n_estimators=300, sampling_strategy="all", replacement=True, bootstrap=False, random_state=0
+    )
+    return _run_peer(forest, X, y_semi, y_true, labeled_only=True)
 
 
 RUNNERS = {
@@ -221,6 +255,7 @@ RUNNERS = {
     "floor": run_floor,
     "labelspreading": run_labelspreading,
     "selftraining": run_selftraining,
+    "balancedrf": run_balancedrf,
 }
 
 
@@ -268,9 +303,12 @@ def compile_check(args):
 def run_in_subprocess(method, size, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", method, "--worker-size", str(size)]
     command += ["--seed", str(args.seed), "--device", args.device, "--threads", str(args.threads)]
-    for flag, value in (("--max-epochs", args.max_epochs), ("--fine-tune-epochs", args.fine_tune_epochs)):
+    overrides = (("--max-epochs", args.max_epochs), ("--fine-tune-epochs", args.fine_tune_epochs))
+    for flag, value in (*overrides, ("--max-epoch-rows", args.max_epoch_rows)):
         if value is not None:
             command += [flag, str(value)]
+    for item in args.dmlpl_param:
+        command += ["--dmlpl-param", item]
     env = {**os.environ}
     if args.threads > 0:
         env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
@@ -298,9 +336,11 @@ def print_table(rows):
         ("reps", "reps", ">4d"),
         ("fit_s", "fit s", ">8.1f"),
         ("vs_floor", "x floor", ">7.2f"),
+        *((f"vs_{peer}", title, ">6.2f") for peer, title in PEERS.items()),
         ("metric_s", "metric", ">7.1f"),
         ("pseudo_s", "pseudo", ">7.1f"),
         ("pl_knn_s", "(knn)", ">6.1f"),
+        ("forest_s", "(forest)", ">8.1f"),
         ("finetune_s", "finetune", ">8.1f"),
         ("input_knn_s", "in-knn", ">6.1f"),
         ("final_views_s", "final", ">6.1f"),
@@ -325,11 +365,16 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--repeats", type=int, default=None, help="default: 3 for sizes <= 10,000, 1 above")
-    parser.add_argument("--peer-max-size", type=int, default=100_000, help="largest size for the sklearn peers")
+    parser.add_argument("--peer-max-size", type=int, default=100_000, help="largest size for LabelSpreading")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-epochs", type=int, default=None, help="override DMLPLClassifier's max_epochs (floor follows)")
     parser.add_argument("--fine-tune-epochs", type=int, default=None, help="override fine_tune_epochs (floor follows)")
+    parser.add_argument("--max-epoch-rows", type=int, default=None, help="override max_epoch_rows (0: no cap)")
+    parser.add_argument(
+        "--dmlpl-param", action="append", default=[], metavar="NAME=JSON",
+        help="another DMLPLClassifier parameter, its value in JSON (repeatable), e.g. prior_correction=0",
+    )
     parser.add_argument(
         "--threads", type=int, default=1,
         help="torch/BLAS threads per process (default 1: on a shared, oversubscribed CPU, torch's "
@@ -350,7 +395,7 @@ def main(argv=None):
     for size in args.sizes:
         repeats = args.repeats or (3 if size <= 10_000 else 1)
         for method in args.methods:
-            if method in ("labelspreading", "selftraining") and size > args.peer_max_size:
+            if method == "labelspreading" and size > args.peer_max_size:
                 continue
             results = []
             for repeat in range(repeats):
@@ -365,10 +410,13 @@ def main(argv=None):
             row = {key: _median(results, key) for key in keys}
             row.update(method=method, n=size, reps=repeats, device=results[0].get("device"))
             rows.append(row)
-        floor = next((row for row in rows if row["n"] == size and row["method"] == "floor"), None)
-        for row in rows:
-            if row["n"] == size and floor is not None:
-                row["vs_floor"] = row["fit_s"] / floor["fit_s"]
+        by_method = {row["method"]: row for row in rows if row["n"] == size}
+        if "floor" in by_method:
+            for row in by_method.values():
+                row["vs_floor"] = row["fit_s"] / by_method["floor"]["fit_s"]
+        if "dmlpl" in by_method:
+            for peer in set(PEERS) & set(by_method):
+                by_method["dmlpl"][f"vs_{peer}"] = by_method["dmlpl"]["fit_s"] / by_method[peer]["fit_s"]
     devices = sorted({row["device"] for row in rows if row.get("device")})
     print(f"\nsk-dmlpl scaling benchmark: {N_FEATURES} features, {N_CLASSES} classes, imbalance ratio "
           f"{IMBALANCE_RATIO}, {LABELED_FRACTION:.0%} labeled; device {', '.join(devices) or '-'}; "
