@@ -116,8 +116,6 @@ def _balanced_accuracy_unlabeled(y_true, y_semi, labels):
 def _overrides(args):
     overrides = {"max_epochs": args.max_epochs, "fine_tune_epochs": args.fine_tune_epochs}
     overrides = {name: value for name, value in overrides.items() if value is not None}
-    if args.max_epoch_rows is not None:  # 0: no cap
-        overrides["max_epoch_rows"] = args.max_epoch_rows or None
     for item in args.dmlpl_param:  # DMLPLClassifier only
         name, value = item.split("=", 1)
         overrides[name] = json.loads(value)
@@ -303,8 +301,7 @@ def compile_check(args):
 def run_in_subprocess(method, size, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", method, "--worker-size", str(size)]
     command += ["--seed", str(args.seed), "--device", args.device, "--threads", str(args.threads)]
-    overrides = (("--max-epochs", args.max_epochs), ("--fine-tune-epochs", args.fine_tune_epochs))
-    for flag, value in (*overrides, ("--max-epoch-rows", args.max_epoch_rows)):
+    for flag, value in (("--max-epochs", args.max_epochs), ("--fine-tune-epochs", args.fine_tune_epochs)):
         if value is not None:
             command += [flag, str(value)]
     for item in args.dmlpl_param:
@@ -370,10 +367,9 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-epochs", type=int, default=None, help="override DMLPLClassifier's max_epochs (floor follows)")
     parser.add_argument("--fine-tune-epochs", type=int, default=None, help="override fine_tune_epochs (floor follows)")
-    parser.add_argument("--max-epoch-rows", type=int, default=None, help="override max_epoch_rows (0: no cap)")
     parser.add_argument(
         "--dmlpl-param", action="append", default=[], metavar="NAME=JSON",
-        help="another DMLPLClassifier parameter, its value in JSON (repeatable), e.g. prior_correction=0",
+        help="another DMLPLClassifier parameter, its value in JSON (repeatable), e.g. max_epoch_rows=null",
     )
     parser.add_argument(
         "--threads", type=int, default=1,

@@ -42,8 +42,8 @@ from ._pseudo_labeling import (
     blend_proba,
     child_generator,
     class_prior,
+    correct_prior,
     fit_views,
-    prior_weights,
     select_pseudo_labels,
 )
 from ._validation import validate_prediction_data, validate_training_data, warn_if_collapsed
@@ -449,6 +449,7 @@ class DMLPLClassifier(
         self.view_group_weights_ = fixed_group_weights(self.input_view_weight, self.forest_view_weight)
         self.labeled_iter_ = np.where(labels >= 0, 0, -1)
         self.history_ = []
+        given_prior = class_prior(labels, len(self.classes_))  # before any pseudo-label
         round_ = 0
         with seeded_torch(int(rng.randint(SEED_MAX))) as generator:
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
@@ -461,7 +462,9 @@ class DMLPLClassifier(
                 self.view_group_weights_ = learned or self.view_group_weights_
             while (labels < 0).any() and round_ < self.max_iter:
                 round_ += 1
-                rows, pseudo_labels = self._step(round_, "pseudo-labeling", self._pseudo_labeling, X, labels, round_, rng)
+                rows, pseudo_labels = self._step(
+                    round_, "pseudo-labeling", self._pseudo_labeling, X, labels, given_prior, round_, rng
+                )
                 labels[rows] = pseudo_labels
                 self.labeled_iter_[rows] = round_
                 if self.fine_tune_epochs > 0:
@@ -473,7 +476,7 @@ class DMLPLClassifier(
         self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
-        warn_if_collapsed(self, X, np.where(self.labeled_iter_ == 0, labels, -1))
+        warn_if_collapsed(self, X, self._given_labels(labels))
         return self
 
     def _step(self, round_, step, run, *args):
@@ -495,7 +498,7 @@ class DMLPLClassifier(
         """Step 1: train the network on the labeled rows, the unlabeled ones through their neighbors."""
         return None, self._train(self.net_, X, labels, neighbors, self.max_epochs, self.lr, rng)
 
-    def _pseudo_labeling(self, X, labels, round_, rng):
+    def _pseudo_labeling(self, X, labels, given_prior, round_, rng):
         """Step 2: score the unlabeled rows by the blended class views; take each class's share.
 
         Returns the positions of the rows taken and their pseudo-labels.
@@ -505,11 +508,7 @@ class DMLPLClassifier(
         seconds = {}
         views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), child_generator(rng), seconds)
         proba = blend_proba(views, self._view_weights(views), rows.take(unlabeled), seconds)
-        given = class_prior(np.where(self.labeled_iter_ == 0, labels, -1), len(self.classes_))
-        weights = prior_weights(proba, given, self.prior_correction)
-        if self.prior_correction > 0:
-            proba = proba * weights
-            proba /= proba.sum(axis=1, keepdims=True)
+        proba, weights = correct_prior(proba, given_prior, self.prior_correction)
         fraction = 1.0 / (self.max_iter - round_ + 1)
         selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
         counts = np.bincount(pseudo_labels, minlength=len(self.classes_))
@@ -530,8 +529,12 @@ class DMLPLClassifier(
 
     def _fine_tuning(self, X, labels, neighbors, rng):
         """Step 3: keep training the network, warm-started, on labeled and pseudo-labeled rows."""
-        head_labels = np.where(self.labeled_iter_ == 0, labels, -1) if self.fine_tune_head == "given" else labels
+        head_labels = self._given_labels(labels) if self.fine_tune_head == "given" else labels
         return None, self._train(self.net_, X, labels, neighbors, self.fine_tune_epochs, self.fine_tune_lr, rng, head_labels)
+
+    def _given_labels(self, labels):
+        """``labels`` with the pseudo-labels taken out (-1): the labels ``fit`` was given."""
+        return np.where(self.labeled_iter_ == 0, labels, -1)
 
     def _train(self, net, X, labels, neighbors, epochs, lr, rng, head_labels=None):
         """Train ``net`` (:func:`train_net`) with this estimator's classes and epoch size."""

@@ -443,6 +443,19 @@ def prior_weights(proba, given_prior, strength):
     return 1 + strength * (won / given_prior - 1)
 
 
+def correct_prior(proba, given_prior, strength):
+    """``proba`` multiplied by its :func:`prior_weights` and renormalised; returns ``(proba, weights)``.
+
+    At ``strength=0`` the weights are all 1 and ``proba`` is returned as it is: renormalising
+    would move its last bits, and so the order of equally reliable rows.
+    """
+    weights = prior_weights(proba, given_prior, strength)
+    if strength == 0:
+        return proba, weights
+    proba = proba * weights
+    return proba / proba.sum(axis=1, keepdims=True), weights
+
+
 # -- the quota --
 
 
