@@ -142,12 +142,15 @@ class DMLPLClassifier(
         probabilities as they are; 1 corrects in full, which over-corrects here. The one
         parameter read at predict time: ``set_params`` changes a fitted model's
         predictions without a refit. Every other parameter acts through ``fit`` alone.
-    prior_correction : float in [0, 1], default=0.5
+    prior_correction : "auto" or float in [0, 1], default="auto"
         How far each round moves the unlabeled rows' class probabilities towards the
         spread of classes that the rows themselves show, before the quota: each class's
-        probabilities are multiplied by ``1 + prior_correction * (r - 1)``, where ``r``
-        is the share of those rows the class wins over its share of the given labels
-        (one step of a prior-shift correction, see the benchmark page). Without it the
+        probabilities are multiplied by ``1 + s * (r - 1)``, where ``r`` is the share of
+        those rows the class wins over its share of the given labels (one step of a
+        prior-shift correction, see the benchmark page) and ``s`` the strength. A float
+        fixes ``s``; ``"auto"`` sets it each round to how far the won shares are from the
+        given ones (their total variation distance, in [0, 1]), so that the step all but
+        vanishes where the unlabeled rows follow the given labels' spread. Without it the
         pseudo-labels follow the given labels' spread of classes, which is wrong when the
         unlabeled rows' classes are spread otherwise; 0 turns it off.
     mask_probability : float, default=0.4
@@ -256,7 +259,7 @@ class DMLPLClassifier(
         One record per step of ``fit``: ``round`` (0 before the first round), ``step``
         (``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``, ``"pseudo-labeling"``,
         ``"fine-tuning"``, ``"final views"``) and ``seconds``; the training steps add
-        ``loss``, the pseudo-labeling steps ``prior_weights``, ``n_pseudo_labels`` and ``mean_reliability``
+        ``loss``, the pseudo-labeling steps ``prior_strength``, ``prior_weights``, ``n_pseudo_labels`` and ``mean_reliability``
         per class, the steps that fit views ``view_seconds``, each view's seconds, and the
         ``"view weights"`` step ``group_weights`` when they are learned.
 
@@ -303,7 +306,7 @@ class DMLPLClassifier(
         "input_view_weight": [Interval(Real, 0, 1, closed="both")],
         "forest_view_weight": [Interval(Real, 0, 1, closed="both")],
         "logit_adjustment": [Interval(Real, 0, None, closed="left")],
-        "prior_correction": [Interval(Real, 0, 1, closed="both")],
+        "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -337,7 +340,7 @@ class DMLPLClassifier(
         input_view_weight=0.15,
         forest_view_weight=0.5,
         logit_adjustment=0.3,
-        prior_correction=0.5,
+        prior_correction="auto",
         mask_probability=0.4,
         max_epochs=30,
         lr=1e-3,
@@ -508,7 +511,7 @@ class DMLPLClassifier(
         seconds = {}
         views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), child_generator(rng), seconds)
         proba = blend_proba(views, self._view_weights(views), rows.take(unlabeled), seconds)
-        proba, weights = correct_prior(proba, given_prior, self.prior_correction)
+        proba, weights, strength = correct_prior(proba, given_prior, self.prior_correction)
         fraction = 1.0 / (self.max_iter - round_ + 1)
         selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
         counts = np.bincount(pseudo_labels, minlength=len(self.classes_))
@@ -520,6 +523,7 @@ class DMLPLClassifier(
             )
         record = {
             "view_seconds": seconds,
+            "prior_strength": strength,
             "prior_weights": weights,
             "n_pseudo_labels": counts,
             "mean_reliability": np.bincount(pseudo_labels, weights=reliability, minlength=len(self.classes_))

@@ -188,6 +188,8 @@ def test_bad_prediction_input_is_refused_clearly(small_semi):
         {"dropout": 1.0},
         {"module": 3},
         {"logit_adjustment": -0.5},
+        {"prior_correction": "half"},
+        {"prior_correction": 1.5},
     ],
 )
 def test_invalid_parameters_are_named(small_semi, params):

@@ -15,6 +15,8 @@ from sk_dmlpl._pseudo_labeling import (
     blend_proba,
     center_probabilities,
     class_centers,
+    class_shift,
+    correct_prior,
     fit_views,
     neighbor_probabilities,
     per_class_sample,
@@ -241,11 +243,34 @@ def test_prior_weights_are_the_won_share_over_the_given_share_taken_part_way():
     # Class 0 wins 1 of 4 rows but holds half the given labels; class 1 wins 3 of 4.
     proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
     given = np.array([0.5, 0.5])
-    np.testing.assert_allclose(prior_weights(proba, given, 1.0), [0.5, 1.5])
-    np.testing.assert_allclose(prior_weights(proba, given, 0.5), [0.75, 1.25])
-    np.testing.assert_array_equal(prior_weights(proba, given, 0.0), [1.0, 1.0])
+    np.testing.assert_allclose(prior_weights(proba, given, 1.0)[0], [0.5, 1.5])
+    np.testing.assert_allclose(prior_weights(proba, given, 0.5)[0], [0.75, 1.25])
+    np.testing.assert_array_equal(prior_weights(proba, given, 0.0)[0], [1.0, 1.0])
     # A class that wins as many rows as its share of the given labels keeps its weight.
-    np.testing.assert_allclose(prior_weights(proba, np.array([0.25, 0.75]), 1.0), [1.0, 1.0])
+    np.testing.assert_allclose(prior_weights(proba, np.array([0.25, 0.75]), 1.0)[0], [1.0, 1.0])
+
+
+def test_auto_prior_strength_is_the_distance_between_won_and_given_shares():
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])  # won shares 1/4, 3/4
+    # Given 1/2, 1/2: the distance is 1/4, so the step goes a quarter of the way.
+    weights, strength = prior_weights(proba, np.array([0.5, 0.5]), "auto")
+    assert strength == pytest.approx(0.25)
+    np.testing.assert_allclose(weights, [1 + 0.25 * (0.5 - 1), 1 + 0.25 * (1.5 - 1)])
+    # Won shares equal to the given ones: no step at all.
+    weights, strength = prior_weights(proba, np.array([0.25, 0.75]), "auto")
+    assert strength == pytest.approx(0.0)
+    np.testing.assert_allclose(weights, [1.0, 1.0])
+    assert class_shift(np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.5, 0.5])) == pytest.approx(1.0)
+
+
+def test_correct_prior_renormalises_and_leaves_probabilities_alone_when_off():
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    corrected, weights, strength = correct_prior(proba, np.array([0.5, 0.5]), 1.0)
+    np.testing.assert_allclose(corrected.sum(axis=1), 1.0)
+    np.testing.assert_allclose(corrected, proba * weights / (proba * weights).sum(axis=1, keepdims=True))
+    assert strength == 1.0
+    unchanged, _, _ = correct_prior(proba, np.array([0.5, 0.5]), 0)
+    assert unchanged is proba
 
 
 def _reversed_blobs():
@@ -269,6 +294,8 @@ def test_prior_correction_moves_pseudo_labels_towards_the_unlabeled_rows_classes
     assert all((record["prior_weights"] == 1).all() for record in plain.history_ if "prior_weights" in record)
     first = next(record for record in corrected.history_ if "prior_weights" in record)
     assert first["prior_weights"][0] < 1 < first["prior_weights"][1:].min()
+    # "auto" (the default) took a step as long as the won shares are far from the given ones.
+    assert 0 < first["prior_strength"] <= 1
     # Fewer unlabeled rows go wrongly to class 0, which holds 4 of the 124.
     wrong_zero = [((model.transduction_ == 0) & (y != 0))[unlabeled].sum() for model in (corrected, plain)]
     assert wrong_zero[0] < wrong_zero[1]
