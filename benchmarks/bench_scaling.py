@@ -116,9 +116,10 @@ def _balanced_accuracy_unlabeled(y_true, y_semi, labels):
 def _overrides(args):
     overrides = {"max_epochs": args.max_epochs, "fine_tune_epochs": args.fine_tune_epochs}
     overrides = {name: value for name, value in overrides.items() if value is not None}
-    for item in args.dmlpl_param:  # DMLPLClassifier only
-        name, value = item.split("=", 1)
-        overrides[name] = json.loads(value)
+    if args.dmlpl_param:  # DMLPLClassifier only; read as the benchmark reads its own
+        from sk_dmlpl.benchmark._cli import _dmlpl_param
+
+        overrides.update(_dmlpl_param(item) for item in args.dmlpl_param)
     return overrides
 
 
@@ -215,7 +216,10 @@ def _run_peer(clf, X, y_semi, y_true, labeled_only=False):
     """
     labeled = y_semi != -1
     started = time.perf_counter()
-    clf.fit(X[labeled], y_semi[labeled]) if labeled_only else clf.fit(X, y_semi)
+    if labeled_only:
+        clf.fit(X[labeled], y_semi[labeled])
+    else:
+        clf.fit(X, y_semi)
     fit_seconds = time.perf_counter() - started
     labels = np.where(labeled, y_semi, clf.predict(X)) if labeled_only else clf.transduction_
     return {
@@ -368,8 +372,9 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=None, help="override DMLPLClassifier's max_epochs (floor follows)")
     parser.add_argument("--fine-tune-epochs", type=int, default=None, help="override fine_tune_epochs (floor follows)")
     parser.add_argument(
-        "--dmlpl-param", action="append", default=[], metavar="NAME=JSON",
-        help="another DMLPLClassifier parameter, its value in JSON (repeatable), e.g. max_epoch_rows=null",
+        "--dmlpl-param", action="append", default=[], metavar="NAME=VALUE",
+        help="another DMLPLClassifier parameter (repeatable), its value a Python literal or a bare word as in "
+        "the benchmark's --dmlpl-param, e.g. max_epoch_rows=None",
     )
     parser.add_argument(
         "--threads", type=int, default=1,

@@ -448,7 +448,7 @@ def prior_weights(proba, given_prior, strength):
     strength : float
         The strength taken: ``strength``, or the distance for ``"auto"``.
     """
-    won = np.bincount(proba.argmax(axis=1), minlength=len(given_prior)) / len(proba)
+    won = class_prior(proba.argmax(axis=1), len(given_prior))
     if strength == "auto":
         strength = class_shift(won, given_prior)
     return 1 + strength * (won / given_prior - 1), strength

@@ -239,9 +239,13 @@ def test_group_weights_are_split_among_a_groups_views():
     assert weights == pytest.approx({"centers": 0.1, "neighbors": 0.1, "head": 0.1, "input": 0.2, "forest": 0.5})
 
 
+# Class 0 wins 1 of the 4 rows, class 1 the other 3.
+WON_A_QUARTER = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+
+
 def test_prior_weights_are_the_won_share_over_the_given_share_taken_part_way():
-    # Class 0 wins 1 of 4 rows but holds half the given labels; class 1 wins 3 of 4.
-    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    # Class 0 holds half the given labels but wins a quarter of the rows.
+    proba = WON_A_QUARTER
     given = np.array([0.5, 0.5])
     np.testing.assert_allclose(prior_weights(proba, given, 1.0)[0], [0.5, 1.5])
     np.testing.assert_allclose(prior_weights(proba, given, 0.5)[0], [0.75, 1.25])
@@ -251,7 +255,7 @@ def test_prior_weights_are_the_won_share_over_the_given_share_taken_part_way():
 
 
 def test_auto_prior_strength_is_the_distance_between_won_and_given_shares():
-    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])  # won shares 1/4, 3/4
+    proba = WON_A_QUARTER
     # Given 1/2, 1/2: the distance is 1/4, so the step goes a quarter of the way.
     weights, strength = prior_weights(proba, np.array([0.5, 0.5]), "auto")
     assert strength == pytest.approx(0.25)
@@ -264,7 +268,7 @@ def test_auto_prior_strength_is_the_distance_between_won_and_given_shares():
 
 
 def test_correct_prior_renormalises_and_leaves_probabilities_alone_when_off():
-    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    proba = WON_A_QUARTER
     corrected, weights, strength = correct_prior(proba, np.array([0.5, 0.5]), 1.0)
     np.testing.assert_allclose(corrected.sum(axis=1), 1.0)
     np.testing.assert_allclose(corrected, proba * weights / (proba * weights).sum(axis=1, keepdims=True))
