@@ -41,8 +41,7 @@ def test_history_records_every_step(small_semi):
         (1, "pseudo-labeling"),
         (1, "fine-tuning"),
         (2, "pseudo-labeling"),
-        (2, "fine-tuning"),
-        (2, "final views"),
+        (2, "final views"),  # no fine-tuning after the last round: no round reads it
     ]
     assert all(record["seconds"] >= 0 for record in clf.history_)
     taken = sum(record["n_pseudo_labels"].sum() for record in clf.history_ if record["step"] == "pseudo-labeling")
@@ -360,14 +359,16 @@ def test_fine_tune_head_given_keeps_pseudo_labels_out_of_the_head(small_semi, mo
         return dataset
 
     monkeypatch.setattr(_network, "PairDataset", recording)
-    quick(fine_tune_head="given", max_iter=2).fit(X, y_semi)
-    # Metric learning, then 2 fine-tunings: the head only ever sees the given labels.
+    quick(fine_tune_head="given", max_iter=3).fit(X, y_semi)
+    # Metric learning, then a fine-tuning after rounds 1 and 2: the head only ever sees the given labels.
     assert len(seen) == 3
     for head_labels in seen:
         np.testing.assert_array_equal(head_labels, np.where(y_semi == -1, -1, y_semi))
     seen.clear()
-    clf = quick(fine_tune_head="all", max_iter=2).fit(X, y_semi)
-    assert (seen[-1] >= 0).all()  # after the last round every row is labeled
+    clf = quick(fine_tune_head="all", max_iter=3).fit(X, y_semi)
+    # The fine-tuning after round 2 teaches the head every label but round 3's.
+    assert (clf.labeled_iter_ == 3).any()
+    np.testing.assert_array_equal(seen[-1] >= 0, clf.labeled_iter_ < 3)
     assert clf.score(X, y_semi) > 0.8
 
 
@@ -443,17 +444,19 @@ def test_fixed_view_weights_are_the_parameters(small_semi):
 
 def test_verbose_1_prints_a_line_per_training_step_and_round(small_semi, capsys):
     X, y_semi, _ = small_semi
-    clf = quick(max_iter=2, verbose=1).fit(X, y_semi)
+    clf = quick(max_iter=3, verbose=1).fit(X, y_semi)
     lines = capsys.readouterr().out.splitlines()
     steps = [line.split(":")[0] for line in lines]
     assert steps == [
         "metric learning",
-        "round 1/2",
-        "fine-tuning (round 1/2)",
-        "round 2/2",
-        "fine-tuning (round 2/2)",
+        "round 1/3",
+        "fine-tuning (round 1/3)",
+        "round 2/3",
+        "fine-tuning (round 2/3)",
+        "round 3/3",
     ]
     training = [record for record in clf.history_ if "loss" in record]
+    assert len(training) == 3
     for line, record, epochs in zip([lines[0], lines[2], lines[4]], training, [20, 3, 3]):
         # The epochs, the step's final loss and its seconds, as history_ records them.
         assert line.endswith(f": {epochs} epochs, loss {record['loss']:.4f}, {record['seconds']:.1f} s")
@@ -462,7 +465,7 @@ def test_verbose_1_prints_a_line_per_training_step_and_round(small_semi, capsys)
 
 def test_verbose_2_prints_a_line_per_epoch_instead_of_a_progress_bar(small_semi, capsys):
     X, y_semi, _ = small_semi
-    clf = quick(max_epochs=4, fine_tune_epochs=2, max_iter=1, verbose=2).fit(X, y_semi)
+    clf = quick(max_epochs=4, fine_tune_epochs=2, max_iter=2, verbose=2).fit(X, y_semi)
     printed = capsys.readouterr()
     epochs = [line for line in printed.out.splitlines() if line.startswith("  epoch ")]
     assert [line.split(":")[0].strip() for line in epochs] == [
@@ -478,7 +481,7 @@ def test_verbose_2_prints_a_line_per_epoch_instead_of_a_progress_bar(small_semi,
     assert all(line.endswith(" s in all)") for line in epochs)
     # The step lines of verbose=1 are still there, after their epochs.
     out = printed.out.splitlines()
-    assert out[4].startswith("metric learning: 4 epochs") and out[-1].startswith("fine-tuning (round 1/1): 2 epochs")
+    assert out[4].startswith("metric learning: 4 epochs") and out[-2].startswith("fine-tuning (round 1/2): 2 epochs")
     assert "\r" not in printed.out + printed.err and "it/s" not in printed.err  # no progress bar
 
 

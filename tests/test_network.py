@@ -70,8 +70,8 @@ def test_max_epoch_rows_caps_the_rows_an_epoch_draws(small_semi, max_epoch_rows,
 
 def test_fit_trains_epochs_of_at_most_max_epoch_rows(small_semi):
     X, y_semi, _ = small_semi
-    capped = quick(max_epochs=2, max_iter=1, fine_tune_epochs=1, batch_size=4, max_epoch_rows=30).fit(X, y_semi)
-    uncapped = quick(max_epochs=2, max_iter=1, fine_tune_epochs=1, batch_size=4).fit(X, y_semi)
+    capped = quick(max_epochs=2, max_iter=2, fine_tune_epochs=1, batch_size=4, max_epoch_rows=30).fit(X, y_semi)
+    uncapped = quick(max_epochs=2, max_iter=2, fine_tune_epochs=1, batch_size=4).fit(X, y_semi)
 
     # skorch records each batch of an epoch: 30 rows are 8 batches of at most 4; without
     # the cap an epoch draws half of the 90 rows, 45, in 12 batches. Both training steps.
