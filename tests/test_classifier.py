@@ -49,6 +49,18 @@ def test_history_records_every_step(small_semi):
     assert all(np.isfinite(record["loss"]) for record in clf.history_ if "loss" in record)
 
 
+def test_no_fine_tuning_once_every_row_is_labeled(small_semi):
+    X, _, y = small_semi
+    # Two unlabeled rows, one per class: round 1 takes each class's one candidate, and
+    # so every row; no round follows it to read a fine-tuned network.
+    y_two = y.copy()
+    y_two[[5, 35]] = -1
+    clf = quick(max_iter=3).fit(X, y_two)
+    steps = [record["step"] for record in clf.history_]
+    assert clf.n_iter_ == 1 and clf.termination_condition_ == "all_labeled"
+    assert steps == ["input-space neighbors", "metric learning", "pseudo-labeling", "final views"]
+
+
 def test_predict_proba_transform_and_score(small_semi):
     X, y_semi, y = small_semi
     clf = quick().fit(X, y_semi)
