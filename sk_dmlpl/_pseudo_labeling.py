@@ -485,10 +485,12 @@ def select_pseudo_labels(proba, fraction, quota):
         Class probabilities of the unlabeled rows.
     fraction : float in (0, 1]
         Share of candidates taken; 1 takes every row.
-    quota : {"per_class", "global"}
+    quota : {"per_class", "global", "mixed"}
         ``"per_class"`` takes the same share of each class's candidates, so that confident
         head classes cannot crowd out the tail; ``"global"`` takes the most reliable rows
-        whatever their class.
+        whatever their class; ``"mixed"`` ranks each row by the mean of its two ranks,
+        among its class's candidates and among all rows (each as a share in [0, 1)),
+        and takes the same number of rows as ``"global"``, lowest first.
 
     Returns
     -------
@@ -501,15 +503,24 @@ def select_pseudo_labels(proba, fraction, quota):
     """
     candidates = proba.argmax(axis=1)
     reliability = proba.max(axis=1)
+    n_rows = len(candidates)
+    overall = np.argsort(-reliability, kind="stable")
     if quota == "global":
-        order = np.argsort(-reliability, kind="stable")
-        selected = order[: int(np.ceil(fraction * len(order)))]
-    else:
-        # Sort by class, then by reliability within a class; keep each class's top share.
-        order = np.lexsort((-reliability, candidates))
-        sorted_classes = candidates[order]
-        class_start = np.searchsorted(sorted_classes, sorted_classes, side="left")
-        class_size = np.bincount(candidates)[sorted_classes]
-        rank_in_class = np.arange(len(order)) - class_start
+        selected = overall[: int(np.ceil(fraction * n_rows))]
+        return selected, candidates[selected], reliability[selected]
+    # Sort by class, then by reliability within a class.
+    order = np.lexsort((-reliability, candidates))
+    sorted_classes = candidates[order]
+    class_start = np.searchsorted(sorted_classes, sorted_classes, side="left")
+    class_size = np.bincount(candidates)[sorted_classes]
+    rank_in_class = np.arange(n_rows) - class_start
+    if quota == "per_class":  # keep each class's top share
         selected = order[rank_in_class < np.ceil(fraction * class_size)]
+    else:  # "mixed": a row high in its class but low overall waits, and the reverse
+        share_in_class = np.empty(n_rows)
+        share_in_class[order] = rank_in_class / class_size
+        share_overall = np.empty(n_rows)
+        share_overall[overall] = np.arange(n_rows) / n_rows
+        score = 0.5 * share_in_class + 0.5 * share_overall
+        selected = np.sort(np.argsort(score, kind="stable")[: int(np.ceil(fraction * n_rows))])
     return selected, candidates[selected], reliability[selected]

@@ -46,9 +46,26 @@ def test_global_quota_takes_the_most_reliable_rows_whatever_their_class():
     assert len(selected) == 5
 
 
+def test_mixed_quota_ranks_rows_by_their_class_rank_and_their_overall_rank():
+    # Class 0: 8 confident rows; class 1: 2 rows, less sure. Overall the class-1 rows rank
+    # 9th and 10th, in their class 1st and 2nd.
+    proba = np.array([[0.99, 0.01]] * 8 + [[0.3, 0.7], [0.4, 0.6]])
+    proba[:8, 0] -= np.arange(8) * 0.01
+    proba[:8, 1] = 1 - proba[:8, 0]
+    selected, labels, reliability = select_pseudo_labels(proba, fraction=0.5, quota="mixed")
+    # Shares (class, overall), mean: row 0 (0, 0) 0; row 1 (1/8, 1/10) 0.11; row 2
+    # (2/8, 2/10) 0.225; row 3 (3/8, 3/10) 0.34; row 8 (0, 8/10) 0.4; row 4 (4/8, 4/10) 0.45.
+    assert selected.tolist() == [0, 1, 2, 3, 8]  # 5 rows, as "global" takes, in order
+    np.testing.assert_array_equal(labels, [0, 0, 0, 0, 1])
+    np.testing.assert_allclose(reliability, proba[selected].max(axis=1))
+    # "global" takes row 4 where "mixed" takes row 8, the best of class 1.
+    global_selected, _, _ = select_pseudo_labels(proba, fraction=0.5, quota="global")
+    assert sorted(global_selected.tolist()) == [0, 1, 2, 3, 4]
+
+
 def test_fraction_one_takes_every_row():
     proba = np.random.default_rng(0).dirichlet(np.ones(4), size=50)
-    for quota in ("per_class", "global"):
+    for quota in ("per_class", "global", "mixed"):
         selected, labels, _ = select_pseudo_labels(proba, 1.0, quota)
         assert sorted(selected.tolist()) == list(range(50))
         np.testing.assert_array_equal(labels[np.argsort(selected)], proba.argmax(axis=1))
