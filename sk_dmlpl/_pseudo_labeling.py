@@ -504,23 +504,23 @@ def select_pseudo_labels(proba, fraction, quota):
     candidates = proba.argmax(axis=1)
     reliability = proba.max(axis=1)
     n_rows = len(candidates)
-    overall = np.argsort(-reliability, kind="stable")
+    n_taken = int(np.ceil(fraction * n_rows))  # by "global" and "mixed"
     if quota == "global":
-        selected = overall[: int(np.ceil(fraction * n_rows))]
-        return selected, candidates[selected], reliability[selected]
-    # Sort by class, then by reliability within a class.
-    order = np.lexsort((-reliability, candidates))
-    sorted_classes = candidates[order]
-    class_start = np.searchsorted(sorted_classes, sorted_classes, side="left")
-    class_size = np.bincount(candidates)[sorted_classes]
-    rank_in_class = np.arange(n_rows) - class_start
-    if quota == "per_class":  # keep each class's top share
-        selected = order[rank_in_class < np.ceil(fraction * class_size)]
-    else:  # "mixed": a row high in its class but low overall waits, and the reverse
-        share_in_class = np.empty(n_rows)
-        share_in_class[order] = rank_in_class / class_size
-        share_overall = np.empty(n_rows)
-        share_overall[overall] = np.arange(n_rows) / n_rows
-        score = 0.5 * share_in_class + 0.5 * share_overall
-        selected = np.sort(np.argsort(score, kind="stable")[: int(np.ceil(fraction * n_rows))])
+        selected = np.argsort(-reliability, kind="stable")[:n_taken]
+    else:
+        # Sort by class, then by reliability within a class.
+        order = np.lexsort((-reliability, candidates))
+        sorted_classes = candidates[order]
+        class_start = np.searchsorted(sorted_classes, sorted_classes, side="left")
+        class_size = np.bincount(candidates)[sorted_classes]
+        rank_in_class = np.arange(n_rows) - class_start
+        if quota == "per_class":  # keep each class's top share
+            selected = order[rank_in_class < np.ceil(fraction * class_size)]
+        else:  # "mixed": a row high in its class but low overall waits, and the reverse
+            share_in_class = np.empty(n_rows)
+            share_in_class[order] = rank_in_class / class_size
+            share_overall = np.empty(n_rows)
+            share_overall[np.argsort(-reliability, kind="stable")] = np.arange(n_rows) / n_rows
+            score = 0.5 * share_in_class + 0.5 * share_overall
+            selected = np.sort(np.argsort(score, kind="stable")[:n_taken])
     return selected, candidates[selected], reliability[selected]
