@@ -57,7 +57,7 @@ pipeline = make_pipeline(
 )
 param_grid = {
     "dmlplclassifier__hidden_units": [(64,), (256, 256)],
-    "dmlplclassifier__quota": ["per_class", "global"],
+    "dmlplclassifier__quota": ["mixed", "per_class"],
 }
 search = GridSearchCV(
     pipeline,
@@ -88,8 +88,8 @@ n_splits = search.n_splits_
 fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
 width = 0.38
 for offset, quota, colour in [
-    (-width / 2, "per_class", "tab:blue"),
-    (width / 2, "global", "tab:orange"),
+    (-width / 2, "mixed", "tab:blue"),
+    (width / 2, "per_class", "tab:orange"),
 ]:
     for i, hidden_units in enumerate(param_grid["dmlplclassifier__hidden_units"]):
         index = next(

@@ -12,8 +12,8 @@ touching the others:
 where ``rows`` is a :class:`Rows`: the same rows in input space, in the embedding and as
 the head's logits. :func:`fit_views` fits a dict of views on one per-class sample,
 :func:`blend_proba` mixes their probabilities with weights (``_view_weights.py`` says
-which), and :func:`select_pseudo_labels` takes each class's quota of the most reliable
-rows.
+which), and :func:`select_pseudo_labels` takes a round's rows by the quota, most
+reliable first.
 
 Every function here works on whole arrays: no loop runs over rows.
 """

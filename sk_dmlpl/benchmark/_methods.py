@@ -83,6 +83,7 @@ METHODS = {
     "dmlpl": Method(_dmlpl(), "semi"),
     "dmlpl-labeled-only": Method(_dmlpl(), "labeled"),
     "dmlpl-global-quota": Method(_dmlpl(quota="global"), "semi"),
+    "dmlpl-per-class-quota": Method(_dmlpl(quota="per_class"), "semi"),
     "dmlpl-no-finetune": Method(_dmlpl(fine_tune_epochs=0), "semi"),
     "dmlpl-no-forest": Method(_dmlpl(forest_view_weight=0.0), "semi"),
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
