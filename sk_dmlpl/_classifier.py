@@ -224,7 +224,8 @@ class DMLPLClassifier(
         1 prints a line per training step (its epochs, final loss and seconds) and per
         pseudo-labeling round; 2 adds a line per epoch.
     module_params : dict, default=None
-        Keyword arguments of the module class (or of :class:`MLPEncoder`). One entry can
+        Keyword arguments of the module class (or of :class:`MLPEncoder`, such as
+        ``{"n_frequencies": 8}`` for periodic embeddings of the features). One entry can
         be set alone as ``set_params(module__<name>=value)``, as in skorch, which is what
         a grid search over a network argument uses.
 

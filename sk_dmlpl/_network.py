@@ -15,7 +15,7 @@ import copy
 import math
 import threading
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -108,6 +108,19 @@ class MLPEncoder(nn.Module):
     dropout : float, default=0.0
         Dropout probability after each hidden layer; inside a fit, dropout draws from the
         fit's own generator (see ``Dropout`` in this module).
+    n_frequencies : int, default=0
+        Periodic embeddings of the numeric features (Gorishniy, Rubachev & Babenko,
+        2022): each feature ``x`` also enters the first layer as
+        ``ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, with ``n_frequencies`` learned
+        frequencies ``c`` of its own and a ``W`` shared by all features. They let the
+        first layer cut a feature into ranges, as a tree does. 0 feeds the features
+        alone.
+    frequency_scale : float, default=0.2
+        Standard deviation of the frequencies' initial values (a normal truncated at
+        three of them), for standardized features: the larger, the finer the ranges the
+        network starts from.
+    feature_embedding_dim : int, default=8
+        Width of each feature's periodic embedding.
 
     Examples
     --------
@@ -116,11 +129,32 @@ class MLPEncoder(nn.Module):
     >>> encoder = MLPEncoder(n_features=8, embedding_dim=4, hidden_units=(16,))
     >>> encoder(torch.zeros(3, 8)).shape
     torch.Size([3, 4])
+    >>> MLPEncoder(n_features=8, embedding_dim=4, n_frequencies=8)(torch.zeros(3, 8)).shape
+    torch.Size([3, 4])
     """
 
-    def __init__(self, n_features, embedding_dim, hidden_units=(256, 256), dropout=0.0):
+    def __init__(
+        self,
+        n_features,
+        embedding_dim,
+        hidden_units=(256, 256),
+        dropout=0.0,
+        n_frequencies=0,
+        frequency_scale=0.2,
+        feature_embedding_dim=8,
+    ):
         super().__init__()
-        layers, width = [], n_features
+        for name, value, low in (("n_frequencies", n_frequencies, 0), ("feature_embedding_dim", feature_embedding_dim, 1)):
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"MLPEncoder's {name} must be an int >= {low}. Got {value!r} instead.")
+        if not isinstance(frequency_scale, Real) or not frequency_scale > 0 or not math.isfinite(frequency_scale):
+            raise ValueError(f"MLPEncoder's frequency_scale must be a positive float. Got {frequency_scale!r} instead.")
+        self.periodic = None
+        width = n_features
+        if n_frequencies:
+            self.periodic = PeriodicEmbedding(n_features, n_frequencies, frequency_scale, feature_embedding_dim)
+            width += n_features * feature_embedding_dim
+        layers = []
         for units in hidden_units:
             layers += [nn.Linear(width, units), nn.BatchNorm1d(units), nn.ReLU(), Dropout(dropout)]
             width = units
@@ -128,7 +162,32 @@ class MLPEncoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
+        if self.periodic is not None:
+            x = torch.cat([x, self.periodic(x)], dim=1)
         return self.layers(x)
+
+
+class PeriodicEmbedding(nn.Module):
+    """Each numeric feature as ``ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, flattened.
+
+    The "PLR (lite)" embedding of Gorishniy, Rubachev & Babenko (2022): learned
+    frequencies ``c`` per feature, one linear layer ``W`` shared by the features. Written
+    here rather than taken from a package: the one that holds it would be a dependency
+    for 15 lines, and its initialisation could not draw from a fit's own generator.
+    """
+
+    def __init__(self, n_features, n_frequencies, frequency_scale, embedding_dim):
+        super().__init__()
+        self.frequency_scale = frequency_scale
+        self.frequencies = nn.Parameter(torch.empty(n_features, n_frequencies))
+        self.linear = nn.Linear(2 * n_frequencies, embedding_dim)
+        # As nn.Linear does, from torch's generator; a fit draws them again from its own.
+        scale = frequency_scale
+        nn.init.trunc_normal_(self.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale)
+
+    def forward(self, x):
+        phase = 2 * math.pi * self.frequencies * x[..., None]
+        return torch.relu(self.linear(torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1))).flatten(1)
 
 
 class MetricModule(nn.Module):
@@ -515,6 +574,9 @@ def _initialized(module, generator):
                 nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
         elif isinstance(layer, nn.BatchNorm1d):
             layer.reset_parameters()
+        elif isinstance(layer, PeriodicEmbedding):  # its linear layer is one of the modules
+            scale = layer.frequency_scale
+            nn.init.trunc_normal_(layer.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale, generator=generator)
         elif any(True for _ in layer.parameters(recurse=False)) or any(True for _ in layer.buffers(recurse=False)):
             raise TypeError(f"No initialisation from a generator is defined for {type(layer).__name__}.")
     return module

@@ -4,7 +4,15 @@ import torch
 import torch.nn.functional as F
 from pytorch_metric_learning import losses
 
-from sk_dmlpl._network import MIN_BATCHES_PER_EPOCH, PairDataset, SupConLoss, fused_adam
+from sk_dmlpl import MLPEncoder
+from sk_dmlpl._network import (
+    MIN_BATCHES_PER_EPOCH,
+    PairDataset,
+    PeriodicEmbedding,
+    SupConLoss,
+    build_encoder,
+    fused_adam,
+)
 
 from .conftest import quick
 
@@ -86,3 +94,31 @@ def test_adam_runs_fused_on_cpu_and_cuda_only(small_semi):
     assert clf.net_.optimizer_.defaults["fused"] is True
     assert fused_adam("cuda:0") and fused_adam("cpu")
     assert not fused_adam("mps")
+
+
+def test_periodic_embeddings_join_the_features_in_the_first_layer():
+    encoder = MLPEncoder(n_features=5, embedding_dim=4, hidden_units=(16,), n_frequencies=6, feature_embedding_dim=3)
+    assert encoder.layers[0].in_features == 5 + 5 * 3
+    x = torch.randn(7, 5)
+    periodic = encoder.periodic
+    # One feature's embedding reads that feature only, through the linear layer all share.
+    phase = 2 * torch.pi * periodic.frequencies[2] * x[:, 2:3]
+    expected = torch.relu(periodic.linear(torch.cat([torch.cos(phase), torch.sin(phase)], dim=1)))
+    torch.testing.assert_close(periodic(x)[:, 6:9], expected)
+    assert encoder(x).shape == (7, 4)
+    assert MLPEncoder(n_features=5, embedding_dim=4, hidden_units=(16,)).periodic is None
+
+
+def test_periodic_frequencies_are_drawn_from_the_fit_generator_within_three_scales():
+    params = {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0}
+    params["module_params"] = {"n_frequencies": 50, "frequency_scale": 0.1}
+    state = torch.get_rng_state()
+    first = build_encoder(20, params, torch.Generator().manual_seed(3))
+    again = build_encoder(20, params, torch.Generator().manual_seed(3))
+    other = build_encoder(20, params, torch.Generator().manual_seed(4))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert isinstance(first.periodic, PeriodicEmbedding)
+    frequencies = first.periodic.frequencies.detach()
+    assert torch.equal(frequencies, again.periodic.frequencies)
+    assert not torch.equal(frequencies, other.periodic.frequencies)
+    assert frequencies.abs().max() <= 0.3 and 0.08 < frequencies.std() < 0.11

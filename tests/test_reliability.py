@@ -120,6 +120,9 @@ def test_more_bad_training_input_is_refused_clearly(small_semi, make_bad, error,
         ({"random_state": "seed"}, InvalidParameterError, "'random_state' parameter"),
         ({"device": "gpu"}, ValueError, "device='gpu' is not a torch device"),
         ({"module_params": {"bogus": 1}}, TypeError, "unexpected keyword argument 'bogus'"),
+        ({"module_params": {"n_frequencies": -1}}, ValueError, "n_frequencies must be an int >= 0. Got -1"),
+        ({"module_params": {"n_frequencies": 4, "frequency_scale": 0.0}}, ValueError, "frequency_scale must be a pos"),
+        ({"module_params": {"n_frequencies": 4, "feature_embedding_dim": 0}}, ValueError, "feature_embedding_dim must"),
     ],
     ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
 )
@@ -468,12 +471,13 @@ def _draw_in_every_step(monkeypatch):
     return drawn
 
 
-def test_fit_draws_from_its_own_generators_only(small_semi, monkeypatch):
+@pytest.mark.parametrize("module_params", [None, {"n_frequencies": 4}], ids=["mlp", "periodic-embeddings"])
+def test_fit_draws_from_its_own_generators_only(small_semi, monkeypatch, module_params):
     X, y_semi, _ = small_semi
-    expected = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    expected = fast(dropout=0.2, module_params=module_params).fit(X, y_semi).predict_proba(X)
     drawn = _draw_in_every_step(monkeypatch)
     torch.manual_seed(7)
-    proba = fast(dropout=0.2).fit(X, y_semi).predict_proba(X)
+    proba = fast(dropout=0.2, module_params=module_params).fit(X, y_semi).predict_proba(X)
     # The same model, and the other draws got the stream they would have had without the fit.
     np.testing.assert_array_equal(proba, expected)
     torch.manual_seed(7)
@@ -606,17 +610,19 @@ def test_pickle_and_joblib_round_trips_keep_predictions(small_semi, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), proba)
 
 
-@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view"])
+@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view", "periodic-embeddings"])
 def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     X, y_semi, _ = small_semi
-    params = {}
+    params = {"module_params": {}}
+    if kind == "periodic-embeddings":
+        params = {"module_params": {"n_frequencies": 4, "feature_embedding_dim": 3}}
     if kind == "string-classes-dataframe":
         X = pd.DataFrame(X, columns=list("abcd"))
         names = np.array(["cat", "dog", "emu"], dtype=object)
         y_semi = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
     if kind == "no-input-view":
         params = {"input_view_weight": 0.0}  # then views_ has no input view
-    clf = fast(hidden_units=[16, 8], module_params={}, **params).fit(X, y_semi)
+    clf = fast(hidden_units=[16, 8], **params).fit(X, y_semi)
     clf.save(tmp_path / "model.pt")
     torch.manual_seed(5)
     rng_state = torch.get_rng_state()
