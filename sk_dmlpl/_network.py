@@ -115,7 +115,7 @@ class MLPEncoder(nn.Module):
         frequencies ``c`` of its own and a ``W`` shared by all features. They let the
         first layer cut a feature into ranges, as a tree does. 0 feeds the features
         alone.
-    frequency_scale : float, default=0.2
+    frequency_scale : float, default=0.1
         Standard deviation of the frequencies' initial values (a normal truncated at
         three of them), for standardized features: the larger, the finer the ranges the
         network starts from.
@@ -140,7 +140,7 @@ class MLPEncoder(nn.Module):
         hidden_units=(256, 256),
         dropout=0.0,
         n_frequencies=0,
-        frequency_scale=0.2,
+        frequency_scale=0.1,
         feature_embedding_dim=8,
     ):
         super().__init__()
