@@ -4,9 +4,11 @@ Pseudo-labels round by round
 =============================================================
 
 :class:`~sk_dmlpl.DMLPLClassifier` pseudo-labels the unlabeled rows over ``max_iter``
-rounds. In each round every class takes the same share of its own candidates, most
-reliable first, and the last round takes every row left. Two fitted attributes tell
-the story:
+rounds. Each round takes a share of the rows still unlabeled, ranked by the default
+``quota="mixed"``: by the mean of each row's rank among its class's candidates and
+among all rows, so that the classes the model is surest of get more rows early, and
+the others still some. The last round takes every row left. Two fitted
+attributes tell the story:
 
 * ``history_`` has one record per step; those of the pseudo-labeling steps hold
   ``n_pseudo_labels`` and ``mean_reliability``, one entry per class;

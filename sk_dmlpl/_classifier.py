@@ -197,8 +197,9 @@ class DMLPLClassifier(
         class's candidates; ``"global"`` takes the most reliable rows whatever their
         class; ``"mixed"`` takes as many rows as ``"global"``, ranked by the mean of
         each row's rank among its class's candidates and among all rows (each as a
-        share), so that a class whose rows the network is unsure of still gets some in
-        every round without taking as many as a confident one (see the benchmark page).
+        share): a class whose rows the network is unsure of waits less than with
+        ``"global"`` and gets fewer rows early than with ``"per_class"`` (see the
+        benchmark page).
     view_weighting : {"fixed", "learned"}, default="fixed"
         How the class views are weighed in the pseudo-label scores and in
         ``predict_proba``. ``"fixed"``: by ``input_view_weight`` and
