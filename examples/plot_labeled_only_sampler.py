@@ -20,8 +20,8 @@ on the long-tailed digits split of :doc:`the benchmark </benchmark>` (imbalance 
   LogisticRegression**, and **BalancedRandomForestClassifier**, as the benchmark runs them.
 
 DML-PL already balances its classes itself (class-balanced batches, a quota of
-pseudo-labels that ranks each row within its class, logit adjustment), so a sampler in front of it need not help: the figures
-below say whether it does here.
+pseudo-labels that ranks each row within its class, logit adjustment), so a sampler in
+front of it need not help: the figures below say whether it does here.
 """
 
 # %%
@@ -171,6 +171,6 @@ plt.show()
 # the labels that DML-PL would have learned from, and in this run its balanced accuracy
 # falls below that of DML-PL alone. SMOTE adds interpolated labeled rows to the rare
 # classes instead; in this run it does not lift DML-PL either, whose class-balanced
-# batches and quota already give the rare classes their share. The unlabeled
-# rows reach the estimator unchanged in both cases. Three seeds are few and the spread
+# batches and quota already give the rare classes their share. The unlabeled rows
+# reach the estimator unchanged in both cases. Three seeds are few and the spread
 # between them is wide: read the bars with their dots.

@@ -181,9 +181,12 @@ class PeriodicEmbedding(nn.Module):
         self.frequency_scale = frequency_scale
         self.frequencies = nn.Parameter(torch.empty(n_features, n_frequencies))
         self.linear = nn.Linear(2 * n_frequencies, embedding_dim)
-        # As nn.Linear does, from torch's generator; a fit draws them again from its own.
-        scale = frequency_scale
-        nn.init.trunc_normal_(self.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale)
+        self.reset_frequencies()  # as nn.Linear does, from torch's generator; a fit redraws them from its own
+
+    def reset_frequencies(self, generator=None):
+        """Draw the frequencies from a normal of ``frequency_scale``, truncated at three of it."""
+        scale = self.frequency_scale
+        nn.init.trunc_normal_(self.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale, generator=generator)
 
     def forward(self, x):
         phase = 2 * math.pi * self.frequencies * x[..., None]
@@ -575,8 +578,7 @@ def _initialized(module, generator):
         elif isinstance(layer, nn.BatchNorm1d):
             layer.reset_parameters()
         elif isinstance(layer, PeriodicEmbedding):  # its linear layer is one of the modules
-            scale = layer.frequency_scale
-            nn.init.trunc_normal_(layer.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale, generator=generator)
+            layer.reset_frequencies(generator)
         elif any(True for _ in layer.parameters(recurse=False)) or any(True for _ in layer.buffers(recurse=False)):
             raise TypeError(f"No initialisation from a generator is defined for {type(layer).__name__}.")
     return module

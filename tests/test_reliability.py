@@ -621,7 +621,7 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
         names = np.array(["cat", "dog", "emu"], dtype=object)
         y_semi = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
     if kind == "no-input-view":
-        params = {"input_view_weight": 0.0}  # then views_ has no input view
+        params["input_view_weight"] = 0.0  # then views_ has no input view
     clf = fast(hidden_units=[16, 8], **params).fit(X, y_semi)
     clf.save(tmp_path / "model.pt")
     torch.manual_seed(5)
