@@ -108,13 +108,14 @@ class MLPEncoder(nn.Module):
     dropout : float, default=0.0
         Dropout probability after each hidden layer; inside a fit, dropout draws from the
         fit's own generator (see ``Dropout`` in this module).
-    n_frequencies : int, default=0
+    n_frequencies : int, default=8
         Periodic embeddings of the numeric features (Gorishniy, Rubachev & Babenko,
         2022): each feature ``x`` also enters the first layer as
-        ``ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, with ``n_frequencies`` learned
-        frequencies ``c`` of its own and a ``W`` shared by all features. They let the
-        first layer cut a feature into ranges, as a tree does. 0 feeds the features
-        alone.
+        ``g ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, with ``n_frequencies`` learned
+        frequencies ``c`` and a learned gate ``g`` of its own and a ``W`` shared by all
+        features. They let the first layer cut a feature into ranges, as a tree does.
+        The gates start at 0, so training starts from the raw features and lets each
+        feature's embedding in as far as it helps. 0 feeds the features alone.
     frequency_scale : float, default=0.1
         Standard deviation of the frequencies' initial values (a normal truncated at
         three of them), for standardized features: the larger, the finer the ranges the
@@ -129,8 +130,8 @@ class MLPEncoder(nn.Module):
     >>> encoder = MLPEncoder(n_features=8, embedding_dim=4, hidden_units=(16,))
     >>> encoder(torch.zeros(3, 8)).shape
     torch.Size([3, 4])
-    >>> MLPEncoder(n_features=8, embedding_dim=4, n_frequencies=8)(torch.zeros(3, 8)).shape
-    torch.Size([3, 4])
+    >>> MLPEncoder(n_features=8, embedding_dim=4, n_frequencies=0).periodic is None
+    True
     """
 
     def __init__(
@@ -139,7 +140,7 @@ class MLPEncoder(nn.Module):
         embedding_dim,
         hidden_units=(256, 256),
         dropout=0.0,
-        n_frequencies=0,
+        n_frequencies=8,
         frequency_scale=0.1,
         feature_embedding_dim=8,
     ):
@@ -168,29 +169,38 @@ class MLPEncoder(nn.Module):
 
 
 class PeriodicEmbedding(nn.Module):
-    """Each numeric feature as ``ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, flattened.
+    """Each numeric feature as ``g ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, flattened.
 
     The "PLR (lite)" embedding of Gorishniy, Rubachev & Babenko (2022): learned
-    frequencies ``c`` per feature, one linear layer ``W`` shared by the features. Written
-    here rather than taken from a package: the one that holds it would be a dependency
-    for 15 lines, and its initialisation could not draw from a fit's own generator.
+    frequencies ``c`` per feature, one linear layer ``W`` shared by the features. Ours is
+    the gate ``g`` per feature, which starts at 0: without it the embeddings cost about
+    a point on the 8x8 digit images, whose pixels a network reads well raw (see the
+    benchmark page). Written here rather than taken from a package: the one that holds
+    the embedding would be a dependency for 15 lines, and its initialisation could not
+    draw from a fit's own generator.
     """
 
     def __init__(self, n_features, n_frequencies, frequency_scale, embedding_dim):
         super().__init__()
         self.frequency_scale = frequency_scale
         self.frequencies = nn.Parameter(torch.empty(n_features, n_frequencies))
+        self.gate = nn.Parameter(torch.empty(n_features, 1))
         self.linear = nn.Linear(2 * n_frequencies, embedding_dim)
-        self.reset_frequencies()  # as nn.Linear does, from torch's generator; a fit redraws them from its own
+        self.reset_own_parameters()  # as nn.Linear does, from torch's generator; a fit redraws them from its own
 
-    def reset_frequencies(self, generator=None):
-        """Draw the frequencies from a normal of ``frequency_scale``, truncated at three of it."""
+    def reset_own_parameters(self, generator=None):
+        """Draw the frequencies from a normal of ``frequency_scale``, truncated at three of it; close the gates.
+
+        The linear layer is a module of its own, initialised as such.
+        """
         scale = self.frequency_scale
         nn.init.trunc_normal_(self.frequencies, 0.0, scale, a=-3 * scale, b=3 * scale, generator=generator)
+        nn.init.zeros_(self.gate)
 
     def forward(self, x):
         phase = 2 * math.pi * self.frequencies * x[..., None]
-        return torch.relu(self.linear(torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1))).flatten(1)
+        embedded = torch.relu(self.linear(torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)))
+        return (self.gate * embedded).flatten(1)
 
 
 class MetricModule(nn.Module):
@@ -578,7 +588,7 @@ def _initialized(module, generator):
         elif isinstance(layer, nn.BatchNorm1d):
             layer.reset_parameters()
         elif isinstance(layer, PeriodicEmbedding):  # its linear layer is one of the modules
-            layer.reset_frequencies(generator)
+            layer.reset_own_parameters(generator)
         elif any(True for _ in layer.parameters(recurse=False)) or any(True for _ in layer.buffers(recurse=False)):
             raise TypeError(f"No initialisation from a generator is defined for {type(layer).__name__}.")
     return module
