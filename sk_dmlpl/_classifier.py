@@ -226,7 +226,7 @@ class DMLPLClassifier(
         pseudo-labeling round; 2 adds a line per epoch.
     module_params : dict, default=None
         Keyword arguments of the module class (or of :class:`MLPEncoder`, such as
-        ``{"n_frequencies": 0}`` for no periodic embeddings of the features). One entry can
+        ``{"n_frequencies": 8}`` for periodic embeddings of the features). One entry can
         be set alone as ``set_params(module__<name>=value)``, as in skorch, which is what
         a grid search over a network argument uses.
 

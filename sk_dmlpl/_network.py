@@ -108,14 +108,17 @@ class MLPEncoder(nn.Module):
     dropout : float, default=0.0
         Dropout probability after each hidden layer; inside a fit, dropout draws from the
         fit's own generator (see ``Dropout`` in this module).
-    n_frequencies : int, default=8
+    n_frequencies : int, default=0
         Periodic embeddings of the numeric features (Gorishniy, Rubachev & Babenko,
         2022): each feature ``x`` also enters the first layer as
         ``g ReLU(W [cos(2 pi c x), sin(2 pi c x)])``, with ``n_frequencies`` learned
         frequencies ``c`` and a learned gate ``g`` of its own and a ``W`` shared by all
         features. They let the first layer cut a feature into ranges, as a tree does.
         The gates start at 0, so training starts from the raw features and lets each
-        feature's embedding in as far as it helps. 0 feeds the features alone.
+        feature's embedding in as far as it helps. 0, the default, feeds the features
+        alone: on the scaling benchmark's synthetic rows (64 features, 34 of them
+        noise) at 100,000 rows, the embeddings lowered the pseudo-labels' balanced
+        accuracy from 0.67 to 0.55 (see the benchmark page).
     frequency_scale : float, default=0.1
         Standard deviation of the frequencies' initial values (a normal truncated at
         three of them), for standardized features: the larger, the finer the ranges the
@@ -130,8 +133,8 @@ class MLPEncoder(nn.Module):
     >>> encoder = MLPEncoder(n_features=8, embedding_dim=4, hidden_units=(16,))
     >>> encoder(torch.zeros(3, 8)).shape
     torch.Size([3, 4])
-    >>> MLPEncoder(n_features=8, embedding_dim=4, n_frequencies=0).periodic is None
-    True
+    >>> MLPEncoder(n_features=8, embedding_dim=4, n_frequencies=8)(torch.zeros(3, 8)).shape
+    torch.Size([3, 4])
     """
 
     def __init__(
@@ -140,7 +143,7 @@ class MLPEncoder(nn.Module):
         embedding_dim,
         hidden_units=(256, 256),
         dropout=0.0,
-        n_frequencies=8,
+        n_frequencies=0,
         frequency_scale=0.1,
         feature_embedding_dim=8,
     ):
@@ -173,7 +176,7 @@ class PeriodicEmbedding(nn.Module):
 
     The "PLR (lite)" embedding of Gorishniy, Rubachev & Babenko (2022): learned
     frequencies ``c`` per feature, one linear layer ``W`` shared by the features. Ours is
-    the gate ``g`` per feature, which starts at 0: without it the embeddings cost about
+    the gate ``g`` per feature, which starts at 0: without it the embeddings cost up to
     a point on the 8x8 digit images, whose pixels a network reads well raw (see the
     benchmark page). Written here rather than taken from a package: the one that holds
     the embedding would be a dependency for 15 lines, and its initialisation could not

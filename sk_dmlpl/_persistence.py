@@ -47,8 +47,8 @@ from ._pseudo_labeling import VIEW_CLASSES
 
 FORMAT = "sk-dmlpl"
 # 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors;
-# 4 adds network_params and output_config; 5: MLPEncoder's defaults add periodic embeddings,
-# so a file of 4 without module_params describes a network without them.
+# 4 adds network_params and output_config; 5: the periodic embeddings gained a gate per
+# feature, which a file of 4 that holds them lacks.
 FORMAT_VERSION = 5
 
 # Names a file may set on the loaded estimator: public fitted attributes.

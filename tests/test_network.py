@@ -108,17 +108,17 @@ def test_periodic_embeddings_join_the_features_in_the_first_layer():
     expected = 3.0 * torch.relu(periodic.linear(torch.cat([torch.cos(phase), torch.sin(phase)], dim=1)))
     torch.testing.assert_close(periodic(x)[:, 6:9], expected)
     assert encoder(x).shape == (7, 4)
-    assert MLPEncoder(n_features=5, embedding_dim=4, hidden_units=(16,), n_frequencies=0).periodic is None
-    assert MLPEncoder(n_features=5, embedding_dim=4).periodic.frequencies.shape == (5, 8)  # on by default
+    assert MLPEncoder(n_features=5, embedding_dim=4, hidden_units=(16,)).periodic is None  # off by default
 
 
 def test_periodic_gates_start_closed_and_open_in_training():
-    params = {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0, "module_params": None}
+    params = {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0}
+    params["module_params"] = {"n_frequencies": 8}
     encoder = build_encoder(5, params, torch.Generator().manual_seed(0))  # built on the meta device, then drawn
     x = torch.randn(32, 5, generator=torch.Generator().manual_seed(1))
     assert torch.equal(encoder.periodic.gate, torch.zeros(5, 1))
     assert torch.equal(encoder.periodic(x), torch.zeros(32, 5 * 8))
-    assert torch.equal(MLPEncoder(n_features=5, embedding_dim=4).periodic.gate, torch.zeros(5, 1))
+    assert torch.equal(MLPEncoder(n_features=5, embedding_dim=4, n_frequencies=8).periodic.gate, torch.zeros(5, 1))
     # Closed gates still pass a gradient to themselves (not to the frequencies), so one step opens them.
     encoder.periodic(x).pow(2).sum().backward()
     assert encoder.periodic.frequencies.grad.abs().max() == 0

@@ -471,7 +471,7 @@ def _draw_in_every_step(monkeypatch):
     return drawn
 
 
-@pytest.mark.parametrize("module_params", [None, {"n_frequencies": 0}], ids=["periodic-embeddings", "mlp"])
+@pytest.mark.parametrize("module_params", [None, {"n_frequencies": 4}], ids=["mlp", "periodic-embeddings"])
 def test_fit_draws_from_its_own_generators_only(small_semi, monkeypatch, module_params):
     X, y_semi, _ = small_semi
     expected = fast(dropout=0.2, module_params=module_params).fit(X, y_semi).predict_proba(X)
@@ -610,12 +610,12 @@ def test_pickle_and_joblib_round_trips_keep_predictions(small_semi, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), proba)
 
 
-@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view", "no-periodic"])
+@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view", "periodic-embeddings"])
 def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     X, y_semi, _ = small_semi
     params = {"module_params": {}}
-    if kind == "no-periodic":
-        params = {"module_params": {"n_frequencies": 0}}
+    if kind == "periodic-embeddings":
+        params = {"module_params": {"n_frequencies": 4, "feature_embedding_dim": 3}}
     if kind == "string-classes-dataframe":
         X = pd.DataFrame(X, columns=list("abcd"))
         names = np.array(["cat", "dog", "emu"], dtype=object)
@@ -701,7 +701,7 @@ def saved_payload(small_semi, tmp_path):
 
 @pytest.mark.parametrize("version", [FORMAT_VERSION - 1, FORMAT_VERSION + 1], ids=["older", "newer"])
 def test_other_format_version_is_refused(saved_payload, version):
-    # 4, the one before, describes the default encoder without periodic embeddings.
+    # 4, the one before, holds periodic embeddings without their gates.
     path, payload = saved_payload
     torch.save({**payload, "format_version": version, "sk_dmlpl_version": "9.0"}, path)
     with pytest.raises(ValueError, match=f"format version {version}, written by sk_dmlpl '9.0'"):

@@ -88,7 +88,6 @@ METHODS = {
     "dmlpl-no-forest": Method(_dmlpl(forest_view_weight=0.0), "semi"),
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
     "dmlpl-no-prior-correction": Method(_dmlpl(prior_correction=0.0), "semi"),
-    "dmlpl-no-periodic": Method(_dmlpl(module_params={"n_frequencies": 0}), "semi"),
     "self-training": Method(lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg()), "semi"),
     "self-training-balanced": Method(
         lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg_balanced_strong()), "semi"
