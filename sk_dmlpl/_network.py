@@ -116,9 +116,8 @@ class MLPEncoder(nn.Module):
         features. They let the first layer cut a feature into ranges, as a tree does.
         The gates start at 0, so training starts from the raw features and lets each
         feature's embedding in as far as it helps. 0, the default, feeds the features
-        alone: on the scaling benchmark's synthetic rows (64 features, 34 of them
-        noise) at 100,000 rows, the embeddings lowered the pseudo-labels' balanced
-        accuracy from 0.67 to 0.55 (see the benchmark page).
+        alone: the embeddings gain on small tables but lose on large data with many
+        noise features (the benchmark page's section on them has the figures).
     frequency_scale : float, default=0.1
         Standard deviation of the frequencies' initial values (a normal truncated at
         three of them), for standardized features: the larger, the finer the ranges the

@@ -111,10 +111,13 @@ def test_periodic_embeddings_join_the_features_in_the_first_layer():
     assert MLPEncoder(n_features=5, embedding_dim=4, hidden_units=(16,)).periodic is None  # off by default
 
 
+def _periodic_params(**module_params):
+    """build_encoder's parameters for a small default encoder with these module_params."""
+    return {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0, "module_params": module_params}
+
+
 def test_periodic_gates_start_closed_and_open_in_training():
-    params = {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0}
-    params["module_params"] = {"n_frequencies": 8}
-    encoder = build_encoder(5, params, torch.Generator().manual_seed(0))  # built on the meta device, then drawn
+    encoder = build_encoder(5, _periodic_params(n_frequencies=8), torch.Generator().manual_seed(0))  # built on the meta device, then drawn
     x = torch.randn(32, 5, generator=torch.Generator().manual_seed(1))
     assert torch.equal(encoder.periodic.gate, torch.zeros(5, 1))
     assert torch.equal(encoder.periodic(x), torch.zeros(32, 5 * 8))
@@ -129,8 +132,7 @@ def test_periodic_gates_start_closed_and_open_in_training():
 
 
 def test_periodic_frequencies_are_drawn_from_the_fit_generator_within_three_scales():
-    params = {"module": None, "hidden_units": (16,), "embedding_dim": 4, "dropout": 0.0}
-    params["module_params"] = {"n_frequencies": 50, "frequency_scale": 0.1}
+    params = _periodic_params(n_frequencies=50, frequency_scale=0.1)
     state = torch.get_rng_state()
     first = build_encoder(20, params, torch.Generator().manual_seed(3))
     again = build_encoder(20, params, torch.Generator().manual_seed(3))
