@@ -77,8 +77,8 @@ class DMLPLClassifier(
     2. **Pseudo-labeling**: class views score every unlabeled row: the nearest
        sub-centers of each class's labeled embeddings, a vote of its nearest labeled rows
        in the embedding, the head, and two views of the input features: a class-balanced
-       logistic regression (the input view) and a balanced random forest (the forest
-       view). Each class then takes the same share of its most reliable candidates, so
+       logistic regression (the input view) and class-balanced random forests (the
+       forest view). Each class then takes the same share of its most reliable candidates, so
        head classes cannot crowd out the tail.
     3. **Fine-tuning**: the network keeps training, warm-started, on the labeled and
        pseudo-labeled rows, so that the next round's pseudo-labels improve (so not after
@@ -128,12 +128,20 @@ class DMLPLClassifier(
         is less prone than the network to memorise two rows of a tail class; 0 turns it
         off.
     forest_view_weight : float in [0, 1], default=0.5
-        Weight of the forest view, a balanced random forest (imbalanced-learn's, 100
-        trees) on the input features refitted on the labeled and pseudo-labeled rows.
-        Trees split one feature at a time: on low-dimensional tables of heterogeneous
-        features they hold where the embedding, with two labeled rows in a tail class,
-        learns little. 0 turns it off. ``input_view_weight + forest_view_weight`` must
-        not exceed 1.
+        Weight of the forest view, 100 trees on the input features refitted on the
+        labeled and pseudo-labeled rows (see ``forest_balancing``). Trees split one
+        feature at a time: on low-dimensional tables of heterogeneous features they hold
+        where the embedding, with two labeled rows in a tail class, learns little. 0
+        turns it off. ``input_view_weight + forest_view_weight`` must not exceed 1.
+    forest_balancing : {"both", "undersample", "class_weight"}, default="both"
+        How the forest view's trees balance the classes. ``"undersample"``:
+        imbalanced-learn's :class:`~imblearn.ensemble.BalancedRandomForestClassifier`,
+        each tree on a class-balanced draw of the rows (the forest view before "both").
+        ``"class_weight"``: scikit-learn's
+        :class:`~sklearn.ensemble.RandomForestClassifier` with
+        ``class_weight="balanced"``, each tree on a bootstrap of all rows. ``"both"``:
+        50 trees of each, their probabilities averaged. Each alone wins settings of the
+        benchmark that the other loses; the benchmark page has the figures.
     logit_adjustment : float >= 0, default=0.3
         How far ``predict_proba`` corrects for the imbalance of the training labels: it
         divides each class's probability by that class's share of the labeled and
@@ -315,6 +323,7 @@ class DMLPLClassifier(
         "head_weight": [Interval(Real, 0, None, closed="left")],
         "input_view_weight": [Interval(Real, 0, 1, closed="both")],
         "forest_view_weight": [Interval(Real, 0, 1, closed="both")],
+        "forest_balancing": [StrOptions({"both", "undersample", "class_weight"})],
         "logit_adjustment": [Interval(Real, 0, None, closed="left")],
         "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],
@@ -349,6 +358,7 @@ class DMLPLClassifier(
         head_weight=1.0,
         input_view_weight=0.15,
         forest_view_weight=0.5,
+        forest_balancing="both",
         logit_adjustment=0.3,
         prior_correction="auto",
         mask_probability=0.4,
@@ -380,6 +390,7 @@ class DMLPLClassifier(
         self.head_weight = head_weight
         self.input_view_weight = input_view_weight
         self.forest_view_weight = forest_view_weight
+        self.forest_balancing = forest_balancing
         self.logit_adjustment = logit_adjustment
         self.prior_correction = prior_correction
         self.mask_probability = mask_probability
@@ -582,7 +593,7 @@ class DMLPLClassifier(
         if self.input_view_weight > 0 or learned:
             views["input"] = InputView()
         if self.forest_view_weight > 0 or learned:
-            views["forest"] = ForestView()
+            views["forest"] = ForestView(balancing=self.forest_balancing)
         return views
 
     def _view_weights(self, views):

@@ -48,8 +48,9 @@ from ._pseudo_labeling import VIEW_CLASSES
 FORMAT = "sk-dmlpl"
 # 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors;
 # 4 adds network_params and output_config; 5: the periodic embeddings gained a gate per
-# feature, which a file of 4 that holds them lacks.
-FORMAT_VERSION = 5
+# feature, which a file of 4 that holds them lacks; 6: the forest view holds two forests
+# (forest_sizes_), which its arrays in a file of 5 do not say.
+FORMAT_VERSION = 6
 
 # Names a file may set on the loaded estimator: public fitted attributes.
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")

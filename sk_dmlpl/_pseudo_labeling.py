@@ -168,50 +168,76 @@ class InputView(ClassView):
 
 
 class ForestView(ClassView):
-    """A balanced random forest on the input features (imbalanced-learn's).
+    """Random forests on the input features, balanced for the classes' sizes.
 
     Trees split on one feature at a time, where the input view needs the classes to be
     linearly separable and the embedding needs enough labeled rows to learn a metric:
     on low-dimensional tables of heterogeneous features it is the view that holds.
 
+    Two forests balance the classes in two ways, and ``balancing`` picks either or both.
+    imbalanced-learn's ``BalancedRandomForestClassifier`` fits each tree on a
+    class-balanced draw of the rows ("undersample"): the tail's few rows are seen by
+    every tree, the head's many rows by few. scikit-learn's ``RandomForestClassifier``
+    with ``class_weight="balanced"`` fits each tree on a bootstrap of all rows, weighted
+    by their class's inverse size ("class_weight"): every head row counts. "both" fits
+    half of the trees each way and averages the two forests' probabilities: on the
+    benchmark's tables each forest wins settings the other loses (see the benchmark page).
+
     The fitted trees are also kept as flat arrays (``left_``, ``right_``, ``feature_``,
-    ``threshold_``, ``value_``, one entry per node of every tree, and ``roots_``), which
-    ``save`` stores as plain tensors: a loaded view walks them as scikit-learn's trees do,
-    to the same probabilities, where the fitted one asks the forest (``_forest``, not
-    saved), which is many times faster.
+    ``threshold_``, ``value_``, one entry per node of every tree, ``roots_``, and
+    ``forest_sizes_``, the trees of each forest in order), which ``save`` stores as plain
+    tensors: a loaded view walks them as scikit-learn's trees do, to the same
+    probabilities, where the fitted one asks the forests (``_forests``, not saved),
+    which is many times faster.
 
     Parameters
     ----------
     n_estimators : int
-        Trees of the forest.
+        Trees in all.
+    balancing : {"both", "undersample", "class_weight"}
+        How the trees balance the classes, above.
     """
 
     group = "forest"
 
-    def __init__(self, n_estimators=100):
+    def __init__(self, n_estimators=100, balancing="both"):
         self.n_estimators = n_estimators
+        self.balancing = balancing
 
     def fit(self, rows, labels, n_classes, random_state):
         from imblearn.ensemble import BalancedRandomForestClassifier  # imported late: heavy
+        from sklearn.ensemble import RandomForestClassifier
 
-        forest = BalancedRandomForestClassifier(
-            n_estimators=self.n_estimators,
-            sampling_strategy="all",
-            replacement=True,
-            bootstrap=False,
-            random_state=int(random_state.integers(SEED_MAX)),
-            n_jobs=1,
-        ).fit(rows.X, labels)
-        self._forest = forest
-        trees = [estimator.tree_ for estimator in forest.estimators_]
+        # One draw, as before "both": "undersample" fits as the view did until then.
+        seed = int(random_state.integers(SEED_MAX))
+        both = self.balancing == "both"
+        n_trees = self.n_estimators // 2 if both else self.n_estimators
+        forests = []
+        if self.balancing in ("both", "undersample"):
+            undersampled = BalancedRandomForestClassifier(
+                n_estimators=n_trees, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
+            )
+            forests.append(undersampled.fit(rows.X, labels))
+        if self.balancing in ("both", "class_weight"):
+            weighted = RandomForestClassifier(
+                n_estimators=self.n_estimators - n_trees if both else n_trees,
+                class_weight="balanced",
+                random_state=seed + 1 if both else seed,  # seed < SEED_MAX: seed + 1 is a valid seed too
+                n_jobs=1,
+            )
+            forests.append(weighted.fit(rows.X, labels))
+        self._forests = forests
+        pairs = [(forest, estimator) for forest in forests for estimator in forest.estimators_]
+        trees = [estimator.tree_ for _, estimator in pairs]
         starts = np.cumsum([0] + [tree.node_count for tree in trees])
         self.roots_ = starts[:-1]
+        self.forest_sizes_ = np.array([len(forest.estimators_) for forest in forests])
         self.left_ = np.concatenate([_shift(tree.children_left, start) for tree, start in zip(trees, starts)])
         self.right_ = np.concatenate([_shift(tree.children_right, start) for tree, start in zip(trees, starts)])
         self.feature_ = np.concatenate([tree.feature for tree in trees])
         self.threshold_ = np.concatenate([tree.threshold for tree in trees])
         value = np.zeros((starts[-1], n_classes))
-        for estimator, tree, start in zip(forest.estimators_, trees, starts):
+        for (forest, estimator), tree, start in zip(pairs, trees, starts):
             # A tree's columns are the classes it saw, as encoded labels.
             value[start : start + tree.node_count, forest.classes_[estimator.classes_.astype(int)]] = tree.value[:, 0, :]
         self.value_ = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300)
@@ -219,11 +245,18 @@ class ForestView(ClassView):
 
     def predict_proba(self, rows):
         X = np.asarray(rows.X, dtype=np.float32)  # scikit-learn's trees compare float32 features
-        forest = getattr(self, "_forest", None)
-        if forest is not None:
-            return model_probabilities(forest, X, self.n_classes_)
+        forests = getattr(self, "_forests", None)
+        if forests is not None:
+            probas = [model_probabilities(forest, X, self.n_classes_) for forest in forests]
+        else:
+            ends = np.cumsum(self.forest_sizes_)
+            probas = [self._walk(X, self.roots_[end - size : end]) for size, end in zip(self.forest_sizes_, ends)]
+        return probas[0] if len(probas) == 1 else sum(probas) / len(probas)
+
+    def _walk(self, X, roots):
+        """The mean of the trees' leaf values at ``roots``, as a forest's ``predict_proba``."""
         proba = np.zeros((len(X), self.n_classes_))
-        for root in self.roots_:
+        for root in roots:
             node = np.full(len(X), root)
             inner = self.left_[node] >= 0
             while inner.any():
@@ -232,7 +265,7 @@ class ForestView(ClassView):
                 node[inner] = np.where(goes_left, self.left_[at], self.right_[at])
                 inner = self.left_[node] >= 0
             proba += self.value_[node]
-        return proba / len(self.roots_)
+        return proba / len(roots)
 
 
 def model_probabilities(model, X, n_classes):

@@ -443,6 +443,20 @@ def test_learned_view_weights_come_from_held_out_labels(small_semi, tmp_path):
     np.testing.assert_array_equal(DMLPLClassifier.load(tmp_path / "model.pt").predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.mark.parametrize(("balancing", "sizes"), [("both", [50, 50]), ("undersample", [100]), ("class_weight", [100])])
+def test_forest_balancing_sets_the_forest_views_trees(small_semi, balancing, sizes):
+    X, y_semi, _ = small_semi
+    clf = quick(forest_balancing=balancing).fit(X, y_semi)
+    assert clf.views_["forest"].balancing == balancing
+    assert list(clf.views_["forest"].forest_sizes_) == sizes
+
+
+def test_forest_balancing_must_be_one_of_its_options(small_semi):
+    X, y_semi, _ = small_semi
+    with pytest.raises(InvalidParameterError, match="forest_balancing"):
+        quick(forest_balancing="oversample").fit(X, y_semi)
+
+
 def test_fixed_view_weights_are_the_parameters(small_semi):
     X, y_semi, _ = small_semi
     clf = quick(input_view_weight=0.2, forest_view_weight=0.5).fit(X, y_semi)

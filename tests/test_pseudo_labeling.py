@@ -213,23 +213,57 @@ def test_a_new_view_is_one_class_and_one_entry(small_semi):
     assert clf.score(X, y) > 0.85
 
 
-def test_forest_view_predicts_as_imbalanced_learns_forest():
+def _forests(balancing, n_estimators, seed):
+    """The forests a ForestView of ``balancing`` fits, built here from the libraries."""
     from imblearn.ensemble import BalancedRandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier
 
+    def undersampled(n, random_state):
+        return BalancedRandomForestClassifier(
+            n_estimators=n, sampling_strategy="all", replacement=True, bootstrap=False, random_state=random_state, n_jobs=1
+        )
+
+    def weighted(n, random_state):
+        return RandomForestClassifier(n_estimators=n, class_weight="balanced", random_state=random_state, n_jobs=1)
+
+    if balancing == "undersample":
+        return [undersampled(n_estimators, seed)]
+    if balancing == "class_weight":
+        return [weighted(n_estimators, seed)]
+    return [undersampled(n_estimators // 2, seed), weighted(n_estimators - n_estimators // 2, seed + 1)]
+
+
+@pytest.mark.parametrize("balancing", ["undersample", "class_weight", "both"])
+def test_forest_view_predicts_as_the_libraries_forests(balancing):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 6)).astype(np.float32)
     labels = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.7)
-    view = ForestView(n_estimators=20).fit(Rows(X, None, None), labels, 4, np.random.default_rng(1))
+    view = ForestView(n_estimators=20, balancing=balancing).fit(Rows(X, None, None), labels, 4, np.random.default_rng(1))
     seed = int(np.random.default_rng(1).integers(np.iinfo(np.int32).max))  # the view's one draw
-    forest = BalancedRandomForestClassifier(
-        n_estimators=20, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
-    ).fit(X, labels)
+    forests = [forest.fit(X, labels) for forest in _forests(balancing, 20, seed)]
     query = Rows(rng.normal(size=(300, 6)).astype(np.float32), None, None)
     fitted = view.predict_proba(query)
-    np.testing.assert_array_equal(fitted, forest.predict_proba(query.X))
+    expected = sum(forest.predict_proba(query.X) for forest in forests) / len(forests)
+    np.testing.assert_array_equal(fitted, expected)
+    assert list(view.forest_sizes_) == [len(forest.estimators_) for forest in forests]
     # A loaded view has the trees' arrays only, and walks them to the same probabilities.
-    del view._forest
+    del view._forests
     np.testing.assert_array_equal(view.predict_proba(query), fitted)
+
+
+def test_the_two_balancings_differ_where_the_classes_are_imbalanced():
+    # 180 rows of one class and 20 of another, overlapping: the undersampled trees see
+    # 20 rows of each, the weighted ones all 200, so their probabilities differ. (That
+    # "both" averages the two is pinned by the test above.)
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(180, int), np.ones(20, int)]
+    X = (rng.normal(size=(200, 3)) + labels[:, None]).astype(np.float32)
+    rows = Rows(X, None, None)
+    probas = [
+        ForestView(n_estimators=20, balancing=balancing).fit(rows, labels, 2, np.random.default_rng(1)).predict_proba(rows)
+        for balancing in ("undersample", "class_weight")
+    ]
+    assert np.abs(probas[0] - probas[1]).max() > 0.1
 
 
 def test_learn_group_weights_picks_the_blend_that_scores_best():

@@ -86,6 +86,7 @@ METHODS = {
     "dmlpl-per-class-quota": Method(_dmlpl(quota="per_class"), "semi"),
     "dmlpl-no-finetune": Method(_dmlpl(fine_tune_epochs=0), "semi"),
     "dmlpl-no-forest": Method(_dmlpl(forest_view_weight=0.0), "semi"),
+    "dmlpl-undersampled-forest": Method(_dmlpl(forest_balancing="undersample"), "semi"),
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
     "dmlpl-no-prior-correction": Method(_dmlpl(prior_correction=0.0), "semi"),
     "self-training": Method(lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg()), "semi"),
