@@ -78,8 +78,8 @@ class DMLPLClassifier(
        sub-centers of each class's labeled embeddings, a vote of its nearest labeled rows
        in the embedding, the head, and two views of the input features: a class-balanced
        logistic regression (the input view) and class-balanced random forests (the
-       forest view). Each class then takes the same share of its most reliable candidates, so
-       head classes cannot crowd out the tail.
+       forest view). Each class then takes the same share of its most reliable
+       candidates, so head classes cannot crowd out the tail.
     3. **Fine-tuning**: the network keeps training, warm-started, on the labeled and
        pseudo-labeled rows, so that the next round's pseudo-labels improve (so not after
        the last round).
@@ -323,7 +323,7 @@ class DMLPLClassifier(
         "head_weight": [Interval(Real, 0, None, closed="left")],
         "input_view_weight": [Interval(Real, 0, 1, closed="both")],
         "forest_view_weight": [Interval(Real, 0, 1, closed="both")],
-        "forest_balancing": [StrOptions({"both", "undersample", "class_weight"})],
+        "forest_balancing": [StrOptions(set(ForestView.balancings))],
         "logit_adjustment": [Interval(Real, 0, None, closed="left")],
         "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "mask_probability": [Interval(Real, 0, 1, closed="left")],

@@ -116,8 +116,9 @@ class MLPEncoder(nn.Module):
         features. They let the first layer cut a feature into ranges, as a tree does.
         The gates start at 0, so training starts from the raw features and lets each
         feature's embedding in as far as it helps. 0, the default, feeds the features
-        alone: the embeddings gain on small tables but lose on large data with many
-        noise features (the benchmark page's section on them has the figures).
+        alone: the embeddings gain on the development suite's tables but lose on the
+        scaling benchmark's synthetic data, at every size measured and more as it grows
+        (the benchmark page's section on them has the figures).
     frequency_scale : float, default=0.1
         Standard deviation of the frequencies' initial values (a normal truncated at
         three of them), for standardized features: the larger, the finer the ranges the

@@ -199,6 +199,7 @@ class ForestView(ClassView):
     """
 
     group = "forest"
+    balancings = ("both", "undersample", "class_weight")
 
     def __init__(self, n_estimators=100, balancing="both"):
         self.n_estimators = n_estimators
@@ -208,24 +209,20 @@ class ForestView(ClassView):
         from imblearn.ensemble import BalancedRandomForestClassifier  # imported late: heavy
         from sklearn.ensemble import RandomForestClassifier
 
-        # One draw, as before "both": "undersample" fits as the view did until then.
+        def build(kind, n_trees, seed):
+            if kind == "undersample":
+                return BalancedRandomForestClassifier(
+                    n_estimators=n_trees, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
+                )
+            return RandomForestClassifier(n_estimators=n_trees, class_weight="balanced", random_state=seed, n_jobs=1)
+
+        kinds = ("undersample", "class_weight") if self.balancing == "both" else (self.balancing,)
+        sizes = [self.n_estimators // len(kinds)] * len(kinds)
+        sizes[-1] += self.n_estimators % len(kinds)
+        # One draw, as before "both", so that "undersample" fits as the view did; the
+        # second forest takes seed + 1 (seed < SEED_MAX, so it is a valid seed too).
         seed = int(random_state.integers(SEED_MAX))
-        both = self.balancing == "both"
-        n_trees = self.n_estimators // 2 if both else self.n_estimators
-        forests = []
-        if self.balancing in ("both", "undersample"):
-            undersampled = BalancedRandomForestClassifier(
-                n_estimators=n_trees, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
-            )
-            forests.append(undersampled.fit(rows.X, labels))
-        if self.balancing in ("both", "class_weight"):
-            weighted = RandomForestClassifier(
-                n_estimators=self.n_estimators - n_trees if both else n_trees,
-                class_weight="balanced",
-                random_state=seed + 1 if both else seed,  # seed < SEED_MAX: seed + 1 is a valid seed too
-                n_jobs=1,
-            )
-            forests.append(weighted.fit(rows.X, labels))
+        forests = [build(kind, n_trees, seed + i).fit(rows.X, labels) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
         self._forests = forests
         pairs = [(forest, estimator) for forest in forests for estimator in forest.estimators_]
         trees = [estimator.tree_ for _, estimator in pairs]
@@ -249,9 +246,8 @@ class ForestView(ClassView):
         if forests is not None:
             probas = [model_probabilities(forest, X, self.n_classes_) for forest in forests]
         else:
-            ends = np.cumsum(self.forest_sizes_)
-            probas = [self._walk(X, self.roots_[end - size : end]) for size, end in zip(self.forest_sizes_, ends)]
-        return probas[0] if len(probas) == 1 else sum(probas) / len(probas)
+            probas = [self._walk(X, roots) for roots in np.split(self.roots_, np.cumsum(self.forest_sizes_)[:-1])]
+        return sum(probas) / len(probas)  # of one forest: its own probabilities, to the bit
 
     def _walk(self, X, roots):
         """The mean of the trees' leaf values at ``roots``, as a forest's ``predict_proba``."""

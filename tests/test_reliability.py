@@ -701,7 +701,7 @@ def saved_payload(small_semi, tmp_path):
 
 @pytest.mark.parametrize("version", [FORMAT_VERSION - 1, FORMAT_VERSION + 1], ids=["older", "newer"])
 def test_other_format_version_is_refused(saved_payload, version):
-    # 4, the one before, holds periodic embeddings without their gates.
+    # 5, the one before, does not say which of the forest view's trees belong to which forest.
     path, payload = saved_payload
     torch.save({**payload, "format_version": version, "sk_dmlpl_version": "9.0"}, path)
     with pytest.raises(ValueError, match=f"format version {version}, written by sk_dmlpl '9.0'"):
