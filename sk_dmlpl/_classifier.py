@@ -19,6 +19,7 @@ from sklearn_compat.base import _fit_context
 from torch import nn
 
 from ._doc_link import DOC_LINK_TEMPLATE
+from ._feature_weights import importance_weights, weigh
 from ._neighbors import input_neighbors
 from ._network import (
     METRIC_LOSSES,
@@ -32,6 +33,7 @@ from ._network import (
 from ._persistence import PersistenceMixin, fitted_state
 from ._proba_scores import ProbaScoresMixin
 from ._pseudo_labeling import (
+    MAX_ROWS_PER_CLASS,
     SEED_MAX,
     CenterView,
     ForestView,
@@ -44,6 +46,7 @@ from ._pseudo_labeling import (
     class_prior,
     correct_prior,
     fit_views,
+    per_class_sample,
     select_pseudo_labels,
 )
 from ._validation import validate_prediction_data, validate_training_data, warn_if_collapsed
@@ -67,8 +70,10 @@ class DMLPLClassifier(
     """Deep metric learning based pseudo-labeling for class-imbalanced semi-supervised data.
 
     Rows labeled ``-1`` are unlabeled, as in
-    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`. ``fit`` runs the three
-    steps of DML-PL (Yan, Hui & Li, 2023):
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`. ``fit`` first weighs each
+    feature by its importance for the given classes (see ``feature_weighting``); every
+    step after it, and ``predict`` and ``transform``, see the weighted features. Then it
+    runs the three steps of DML-PL (Yan, Hui & Li, 2023):
 
     1. **Deep metric learning**: a torch encoder, trained by skorch, maps rows onto the
        unit sphere so that rows of a class gather. Batches are class-balanced; each
@@ -190,6 +195,16 @@ class DMLPLClassifier(
     n_input_neighbors : int, default=10
         Nearest rows, in input space, among which each unlabeled row's positive is drawn
         during metric learning and fine-tuning.
+    feature_weighting : {"importance", "none"}, default="importance"
+        How much each input feature counts. ``"importance"``: each feature is multiplied
+        by its impurity-based importance, times the number of features (so 1 on
+        average), in a class-balanced random forest of 100 trees fitted on the given
+        labels (at most 1,000 rows a class); the input-space neighbor search, the network
+        and the views, in ``fit``, ``predict`` and ``transform``, all see the weighted
+        features, so that a feature that does not separate the labeled classes weighs
+        little in distances and in the network's input. A feature of importance 0 is
+        left out. ``"none"``: the features as given. The weights are
+        ``feature_weights_``.
     n_vote_neighbors : int, default=10
         Nearest labeled rows, in the embedding, that vote for an unlabeled row's class
         in the pseudo-label scores.
@@ -253,6 +268,9 @@ class DMLPLClassifier(
         Why fitting stopped.
     n_features_in_ : int
         Number of features seen in ``fit``.
+    feature_weights_ : ndarray of shape (`n_features_in_`,), float32
+        The factor of each feature (see ``feature_weighting``): mean 1, or all 1 with
+        ``feature_weighting="none"``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when ``X`` has string column names.
     net_ : MetricNet
@@ -274,7 +292,7 @@ class DMLPLClassifier(
         ``predict_proba`` divides by (see ``logit_adjustment``).
     history_ : list of dict
         One record per step of ``fit``: ``round`` (0 before the first round), ``step``
-        (``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``,
+        (``"feature weights"``, ``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``,
         ``"pseudo-labeling"``, ``"fine-tuning"``, ``"final views"``) and ``seconds``; the
         training steps add ``loss``, the pseudo-labeling steps ``prior_strength`` and,
         per class, ``prior_weights``, ``n_pseudo_labels`` and ``mean_reliability``, the
@@ -335,6 +353,7 @@ class DMLPLClassifier(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epoch_rows": [None, Interval(Integral, 1, None, closed="left")],
         "n_input_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "feature_weighting": [StrOptions({"importance", "none"})],
         "n_vote_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_subclusters": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -370,6 +389,7 @@ class DMLPLClassifier(
         batch_size=128,
         max_epoch_rows=50_000,
         n_input_neighbors=10,
+        feature_weighting="importance",
         n_vote_neighbors=10,
         n_subclusters=3,
         max_iter=3,
@@ -402,6 +422,7 @@ class DMLPLClassifier(
         self.batch_size = batch_size
         self.max_epoch_rows = max_epoch_rows
         self.n_input_neighbors = n_input_neighbors
+        self.feature_weighting = feature_weighting
         self.n_vote_neighbors = n_vote_neighbors
         self.n_subclusters = n_subclusters
         self.max_iter = max_iter
@@ -476,6 +497,8 @@ class DMLPLClassifier(
         given_prior = class_prior(labels, len(self.classes_))  # before any pseudo-label
         round_ = 0
         with seeded_torch(int(rng.randint(SEED_MAX))) as generator:
+            self.feature_weights_ = self._step(round_, "feature weights", self._feature_weights, X, labels, rng)
+            given_X, X = X, weigh(X, self.feature_weights_)  # a copy: the caller's X stays as it is
             neighbors = self._step(round_, "input-space neighbors", self._input_neighbors, X, labels, rng)
             self.net_ = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
             self._step(round_, "metric learning", self._metric_learning, X, labels, neighbors, rng)
@@ -506,7 +529,7 @@ class DMLPLClassifier(
         self.termination_condition_ = "all_labeled" if has_label.all() else "max_iter"
         self.transduction_ = np.full(len(labels), -1, dtype=self.classes_.dtype)
         self.transduction_[has_label] = self.classes_[labels[has_label]]
-        warn_if_collapsed(self, X, self._given_labels(labels))
+        warn_if_collapsed(self, given_X, self._given_labels(labels))  # it predicts, which weighs X itself
         return self
 
     def _step(self, round_, step, run, *args):
@@ -517,6 +540,15 @@ class DMLPLClassifier(
         if self.verbose and "loss" in record:  # a training step: its epochs, final loss and seconds
             print_training_step(self.history_[-1], self.max_epochs, self.fine_tune_epochs, self.max_iter)
         return result
+
+    def _feature_weights(self, X, labels, rng):
+        """Each feature's factor: its importance for the given classes, or 1 (``feature_weighting``)."""
+        if self.feature_weighting == "none":
+            return np.ones(X.shape[1], dtype=X.dtype), {}
+        sample_rng = child_generator(rng)
+        sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
+        weights = importance_weights(X[sample], labels[sample], random_state=int(sample_rng.integers(SEED_MAX)))
+        return weights.astype(X.dtype), {}
 
     def _input_neighbors(self, X, labels, rng):
         """Each row's nearest rows in input space, among which an unlabeled row's positive is drawn."""
@@ -632,7 +664,7 @@ class DMLPLClassifier(
             Unit-norm float32 rows, where the embedding's class views measure similarity.
         """
         X = validate_prediction_data(self, X)  # first: it raises NotFittedError before net_ is read
-        return self.net_.embed(X)[0]
+        return self.net_.embed(X * self.feature_weights_)[0]
 
     def predict_proba(self, X):
         """Class probabilities: the fitted views' blend, corrected for the training prior.
@@ -650,7 +682,7 @@ class DMLPLClassifier(
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        X = validate_prediction_data(self, X)
+        X = validate_prediction_data(self, X) * self.feature_weights_
         # float64 from here: float32 products would depend, in the last bits, on batch order.
         proba = blend_proba(self.views_, self.view_weights_, Rows.embedded(self.net_, X, np.float64))
         if self.logit_adjustment == 0:  # untouched: renormalising would move the last bits

@@ -49,15 +49,16 @@ FORMAT = "sk-dmlpl"
 # 2 added class_prior_; 3 holds the fitted class views in views_, their arrays as tensors;
 # 4 adds network_params and output_config; 5: the periodic embeddings gained a gate per
 # feature, which a file of 4 that holds them lacks; 6: the forest view holds two forests
-# (forest_sizes_), which its arrays in a file of 5 do not say.
-FORMAT_VERSION = 6
+# (forest_sizes_), which its arrays in a file of 5 do not say; 7: the features' weights
+# (feature_weights_), which predict applies and a file of 6 lacks.
+FORMAT_VERSION = 7
 
 # Names a file may set on the loaded estimator: public fitted attributes.
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")
 # Fitted estimators a file may hold, stored as their parameters and fitted attributes and
 # rebuilt from this list only: a file cannot name any other class.
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, *VIEW_CLASSES)}
-_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "views_", "view_weights_", "class_prior_"}
+_REQUIRED_ATTRIBUTES = {"classes_", "n_features_in_", "feature_weights_", "views_", "view_weights_", "class_prior_"}
 
 _UNSAFE_HINT = (
     "The safe format stores None, bool, int, float, str, lists, tuples, dicts and numpy arrays "

@@ -36,6 +36,7 @@ def test_history_records_every_step(small_semi):
     clf = quick(max_iter=2).fit(X, y_semi)
     steps = [(record["round"], record["step"]) for record in clf.history_]
     assert steps == [
+        (0, "feature weights"),
         (0, "input-space neighbors"),
         (0, "metric learning"),
         (1, "pseudo-labeling"),
@@ -58,7 +59,7 @@ def test_no_fine_tuning_once_every_row_is_labeled(small_semi):
     clf = quick(max_iter=3).fit(X, y_one)
     steps = [record["step"] for record in clf.history_]
     assert clf.n_iter_ == 1 and clf.termination_condition_ == "all_labeled"
-    assert steps == ["input-space neighbors", "metric learning", "pseudo-labeling", "final views"]
+    assert steps == ["feature weights", "input-space neighbors", "metric learning", "pseudo-labeling", "final views"]
 
 
 def test_predict_proba_transform_and_score(small_semi):
@@ -331,11 +332,11 @@ def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi):
     blended = quick(input_view_weight=0.5, forest_view_weight=0.0).fit(X, y_semi)
     assert blended.views_["input"].model_.classes_.tolist() == [0, 1, 2]
     assert blended.view_weights_ == {"centers": 0.25, "head": 0.25, "input": 0.5}
-    # With the weight at 1 (and no logit adjustment) the prediction is the input view alone.
+    # With the weight at 1 (and no logit adjustment) the prediction is the input view alone,
+    # on the weighted features.
     only_input = quick(input_view_weight=1.0, forest_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
-    np.testing.assert_allclose(
-        only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(X.astype(np.float32))
-    )
+    weighted = X.astype(np.float32) * only_input.feature_weights_
+    np.testing.assert_allclose(only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(weighted))
 
 
 def test_logit_adjustment_divides_predict_proba_by_the_class_prior(small_semi):
@@ -568,3 +569,39 @@ def test_fit_refuses_sample_weight_with_a_type_error(small_semi):
     X, y_semi, _ = small_semi
     with pytest.raises(TypeError, match="sample_weight"):
         quick().fit(X, y_semi, sample_weight=np.ones(90))
+
+
+def test_feature_weights_weigh_a_loud_useless_feature_down(small_semi):
+    X, y_semi, y = small_semi
+    X = np.column_stack([X, 100 * np.random.RandomState(1).normal(size=len(X))])  # a loud, useless feature
+    weighted = quick(max_iter=1).fit(X, y_semi)
+    plain = quick(max_iter=1, feature_weighting="none").fit(X, y_semi)
+    weights = weighted.feature_weights_
+    assert weights.shape == (5,) and weights.dtype == np.float32
+    assert np.isclose(weights.mean(), 1.0, atol=1e-6) and weights[4] < weights[:3].min()
+    assert np.array_equal(plain.feature_weights_, np.ones(5, dtype=np.float32))
+    # The loud feature dominates the plain fit's distances, not the weighted one's.
+    assert balanced_accuracy_score(y[y_semi == -1], weighted.transduction_[y_semi == -1]) >= 0.9
+
+
+def test_predict_and_transform_see_the_weighted_features(small_semi):
+    X, y_semi, _ = small_semi
+    clf = quick(max_iter=1).fit(X, y_semi)
+    assert not np.allclose(clf.feature_weights_, 1)
+    X32 = X.astype(np.float32)
+    assert np.array_equal(clf.transform(X), clf.net_.embed(X32 * clf.feature_weights_)[0])
+    # Weights all 1 on the features already weighted: the same probabilities, to the bit.
+    weighted_X = X32 * clf.feature_weights_
+    weights = clf.feature_weights_
+    clf.feature_weights_ = np.ones_like(weights)
+    unweighted_view = clf.predict_proba(weighted_X)
+    clf.feature_weights_ = weights
+    assert np.array_equal(clf.predict_proba(X), unweighted_view)
+
+
+def test_feature_weighting_leaves_the_callers_array_alone(small_semi):
+    X, y_semi, _ = small_semi
+    X = X.astype(np.float32)  # float32 is not copied by the validation
+    before = X.copy()
+    quick(max_iter=1).fit(X, y_semi)
+    assert np.array_equal(X, before)

@@ -89,6 +89,7 @@ METHODS = {
     "dmlpl-undersampled-forest": Method(_dmlpl(forest_balancing="undersample"), "semi"),
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
     "dmlpl-no-prior-correction": Method(_dmlpl(prior_correction=0.0), "semi"),
+    "dmlpl-no-feature-weights": Method(_dmlpl(feature_weighting="none"), "semi"),
     "self-training": Method(lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg()), "semi"),
     "self-training-balanced": Method(
         lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg_balanced_strong()), "semi"

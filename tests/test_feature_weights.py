@@ -1,0 +1,19 @@
+import numpy as np
+
+from sk_dmlpl._feature_weights import importance_weights
+
+
+def test_importance_weights_favour_the_feature_that_separates_the_classes():
+    rng = np.random.RandomState(0)
+    labels = np.repeat([0, 1, 2], [40, 6, 4])
+    X = rng.normal(size=(50, 3))
+    X[:, 1] += 5 * labels  # only the second feature tells the classes apart
+    weights = importance_weights(X, labels, random_state=0)
+    assert weights.shape == (3,) and np.isclose(weights.mean(), 1.0) and (weights >= 0).all()
+    assert weights[1] > 2 * max(weights[0], weights[2])
+    assert np.array_equal(weights, importance_weights(X, labels, random_state=0))  # seeded
+
+
+def test_importance_weights_of_constant_features_are_all_one():
+    X = np.ones((10, 4))
+    assert np.array_equal(importance_weights(X, np.repeat([0, 1], 5), random_state=0), np.ones(4))
