@@ -292,12 +292,12 @@ class DMLPLClassifier(
         ``predict_proba`` divides by (see ``logit_adjustment``).
     history_ : list of dict
         One record per step of ``fit``: ``round`` (0 before the first round), ``step``
-        (``"feature weights"``, ``"input-space neighbors"``, ``"metric learning"``, ``"view weights"``,
-        ``"pseudo-labeling"``, ``"fine-tuning"``, ``"final views"``) and ``seconds``; the
-        training steps add ``loss``, the pseudo-labeling steps ``prior_strength`` and,
-        per class, ``prior_weights``, ``n_pseudo_labels`` and ``mean_reliability``, the
-        steps that fit views ``view_seconds``, each view's seconds, and the ``"view
-        weights"`` step ``group_weights`` when they are learned.
+        (``"feature weights"``, ``"input-space neighbors"``, ``"metric learning"``,
+        ``"view weights"``, ``"pseudo-labeling"``, ``"fine-tuning"``, ``"final views"``)
+        and ``seconds``; the training steps add ``loss``, the pseudo-labeling steps
+        ``prior_strength`` and, per class, ``prior_weights``, ``n_pseudo_labels`` and
+        ``mean_reliability``, the steps that fit views ``view_seconds``, each view's
+        seconds, and the ``"view weights"`` step ``group_weights`` when they are learned.
 
     See Also
     --------
