@@ -148,7 +148,8 @@ def run_dmlpl(X, y_semi, y_true, args):
         "linear_s": views["input"],
         "centers_s": views["centers"],
         "forest_s": views["forest"],
-        "epochs": clf.max_epochs + clf.n_iter_ * clf.fine_tune_epochs,
+        # Fine-tuning follows every round but the last.
+        "epochs": clf.max_epochs + sum(record["step"] == "fine-tuning" for record in clf.history_) * clf.fine_tune_epochs,
         "device": str(clf.net_.device),
         "bacc_unlabeled": _balanced_accuracy_unlabeled(y_true, y_semi, clf.transduction_),
     }

@@ -254,12 +254,15 @@ class PairDataset(Dataset):
     A labeled row is paired with itself (the metric loss also pairs it with its class);
     an unlabeled row with one of its input-space neighbors drawn at random, which is how
     unlabeled rows shape the embedding. ``head_labels`` (default ``labels``) are the labels
-    the head learns, -1 for none; ``max_epoch_rows`` caps the rows an epoch draws (see
-    :meth:`rows_per_epoch`).
+    the head learns, -1 for none; ``sqrt_epochs_from`` and ``max_epoch_rows`` set the
+    rows an epoch draws (see :meth:`rows_per_epoch`).
     """
 
-    def __init__(self, X, labels, neighbors, n_classes, rng, head_labels=None, max_epoch_rows=None):
+    def __init__(
+        self, X, labels, neighbors, n_classes, rng, head_labels=None, sqrt_epochs_from=None, max_epoch_rows=None
+    ):
         self.X = torch.as_tensor(X)
+        self.sqrt_epochs_from = sqrt_epochs_from
         self.max_epoch_rows = max_epoch_rows
         self.neighbors = neighbors
         self.rng = rng
@@ -290,11 +293,16 @@ class PairDataset(Dataset):
         """Rows an epoch draws, each with its second copy.
 
         Half as many as there are rows, so that an epoch embeds as many copies as there
-        are rows, at most ``max_epoch_rows``: above that, each epoch is a fresh sample and
-        training time stops growing with the data. Never fewer than a few batches, or a
-        tiny data set would get a handful of gradient steps in all.
+        are rows, up to ``sqrt_epochs_from`` rows; from there on, half the geometric mean
+        of the rows and ``sqrt_epochs_from``, so that the training time grows as the
+        square root of the rows (the same rows at ``sqrt_epochs_from``, half at four times
+        as many); and at most ``max_epoch_rows``, above which it stops growing. Each epoch
+        is a fresh sample. Never fewer than a few batches, or a tiny data set would get a
+        handful of gradient steps in all.
         """
         n_rows = -(-len(self) // 2)
+        if self.sqrt_epochs_from is not None and len(self) > self.sqrt_epochs_from:
+            n_rows = math.ceil(math.sqrt(self.sqrt_epochs_from * len(self)) / 2)
         if self.max_epoch_rows is not None:
             n_rows = min(n_rows, self.max_epoch_rows)
         return max(n_rows, MIN_BATCHES_PER_EPOCH * batch_size)
@@ -413,14 +421,16 @@ class MetricNet(NeuralNet):
         return np.concatenate(embeddings), np.concatenate(logits)
 
 
-def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None, max_epoch_rows=None):
+def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None, epoch_rows=(None, None)):
     """Train ``net`` for ``epochs`` at ``lr`` on class-balanced batches of paired copies.
 
     ``rng`` (a numpy Generator) draws the positives and seeds the sampler; ``head_labels``
-    are the labels the head learns (default ``labels``); ``max_epoch_rows`` caps the rows
-    an epoch draws. Returns ``{"loss": ...}``, the last epoch's mean training loss.
+    are the labels the head learns (default ``labels``); ``epoch_rows`` is
+    ``(sqrt_epochs_from, max_epoch_rows)``, which set the rows an epoch draws
+    (:meth:`PairDataset.rows_per_epoch`). Returns ``{"loss": ...}``, the last epoch's
+    mean training loss.
     """
-    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, max_epoch_rows)
+    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, *epoch_rows)
     net.set_params(max_epochs=epochs, lr=lr)
     # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
     # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.

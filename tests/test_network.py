@@ -59,32 +59,51 @@ def test_an_epoch_embeds_as_many_views_as_rows(small_semi, n_rows):
     assert all(len(targets) <= 64 for _, targets in batches)
 
 
-@pytest.mark.parametrize(("max_epoch_rows", "drawn"), [(None, 2500), (10_000, 2500), (1000, 1000), (10, 256)])
-def test_max_epoch_rows_caps_the_rows_an_epoch_draws(small_semi, max_epoch_rows, drawn):
+@pytest.mark.parametrize(
+    ("sqrt_epochs_from", "max_epoch_rows", "drawn"),
+    [
+        (None, None, 2500),
+        (None, 10_000, 2500),
+        (None, 1000, 1000),
+        (None, 10, 256),
+        (5000, None, 2500),  # at the size itself: half the rows, as without it
+        (1250, None, 1250),  # a quarter of the size: half the rows of one twice the size
+        (1250, 1000, 1000),
+        (20, None, 256),
+    ],
+)
+def test_epoch_rows_grow_as_the_square_root_then_stop(small_semi, sqrt_epochs_from, max_epoch_rows, drawn):
     X, y_semi, _ = small_semi
     clf = quick(max_epochs=1, batch_size=64).fit(X, y_semi)
     n_rows = 5000
     rows = np.random.default_rng(0).normal(size=(n_rows, X.shape[1])).astype(np.float32)
     labels = np.where(np.arange(n_rows) % 4 == 0, np.arange(n_rows) % 3, -1)
     neighbors = np.random.default_rng(1).integers(n_rows, size=(n_rows, 2))
-    dataset = PairDataset(rows, labels, neighbors, 3, np.random.default_rng(2), max_epoch_rows=max_epoch_rows)
+    dataset = PairDataset(
+        rows, labels, neighbors, 3, np.random.default_rng(2), sqrt_epochs_from=sqrt_epochs_from, max_epoch_rows=max_epoch_rows
+    )
 
     batches = list(clf.net_.get_iterator(dataset, training=True))
 
-    # Half the rows, at most the cap, at least MIN_BATCHES_PER_EPOCH batches.
+    # Half the rows, or half the geometric mean of the rows and sqrt_epochs_from above
+    # it, at most the cap, at least MIN_BATCHES_PER_EPOCH batches.
     assert sum(len(targets) for _, targets in batches) == drawn
-    assert drawn == max(MIN_BATCHES_PER_EPOCH * 64, min(n_rows // 2, max_epoch_rows or n_rows))
+    grown = n_rows if sqrt_epochs_from is None or n_rows <= sqrt_epochs_from else np.sqrt(sqrt_epochs_from * n_rows)
+    assert drawn == max(MIN_BATCHES_PER_EPOCH * 64, min(int(np.ceil(grown / 2)), max_epoch_rows or n_rows))
 
 
 def test_fit_trains_epochs_of_at_most_max_epoch_rows(small_semi):
     X, y_semi, _ = small_semi
     capped = quick(max_epochs=2, max_iter=2, fine_tune_epochs=1, batch_size=4, max_epoch_rows=30).fit(X, y_semi)
     uncapped = quick(max_epochs=2, max_iter=2, fine_tune_epochs=1, batch_size=4).fit(X, y_semi)
+    grown = quick(max_epochs=2, max_iter=2, fine_tune_epochs=1, batch_size=4, sqrt_epochs_from=40).fit(X, y_semi)
 
     # skorch records each batch of an epoch: 30 rows are 8 batches of at most 4; without
-    # the cap an epoch draws half of the 90 rows, 45, in 12 batches. Both training steps.
+    # the cap an epoch draws half of the 90 rows, 45, in 12 batches; growing as the
+    # square root from 40 rows, half of sqrt(40 * 90) = 60, 30 rows. Both training steps.
     assert [len(epoch["batches"]) for epoch in capped.net_.history] == [8, 8, 8]
     assert [len(epoch["batches"]) for epoch in uncapped.net_.history] == [12, 12, 12]
+    assert [len(epoch["batches"]) for epoch in grown.net_.history] == [8, 8, 8]
 
 
 def test_adam_runs_fused_on_cpu_and_cuda_only(small_semi):
