@@ -611,8 +611,9 @@ class DMLPLClassifier(
 
     def _train(self, net, X, labels, neighbors, epochs, lr, rng, head_labels=None):
         """Train ``net`` (:func:`train_net`) with this estimator's classes and epoch size."""
-        n_classes, rng, epoch_rows = len(self.classes_), child_generator(rng), (self.sqrt_epochs_from, self.max_epoch_rows)
-        return train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels, epoch_rows)
+        n_classes, rng = len(self.classes_), child_generator(rng)
+        epoch_rows = {"sqrt_epochs_from": self.sqrt_epochs_from, "max_epoch_rows": self.max_epoch_rows}
+        return train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels, **epoch_rows)
 
     def _final_views(self, X, labels, rng):
         """The views that ``predict`` blends, fitted on every labeled and pseudo-labeled row."""

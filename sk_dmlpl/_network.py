@@ -300,9 +300,9 @@ class PairDataset(Dataset):
         is a fresh sample. Never fewer than a few batches, or a tiny data set would get a
         handful of gradient steps in all.
         """
-        n_rows = -(-len(self) // 2)
-        if self.sqrt_epochs_from is not None and len(self) > self.sqrt_epochs_from:
-            n_rows = math.ceil(math.sqrt(self.sqrt_epochs_from * len(self)) / 2)
+        # Below sqrt_epochs_from the geometric mean exceeds the rows: the smaller is the rows.
+        grown = len(self) if self.sqrt_epochs_from is None else min(len(self), math.sqrt(self.sqrt_epochs_from * len(self)))
+        n_rows = math.ceil(grown / 2)
         if self.max_epoch_rows is not None:
             n_rows = min(n_rows, self.max_epoch_rows)
         return max(n_rows, MIN_BATCHES_PER_EPOCH * batch_size)
@@ -421,16 +421,17 @@ class MetricNet(NeuralNet):
         return np.concatenate(embeddings), np.concatenate(logits)
 
 
-def train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None, epoch_rows=(None, None)):
+def train_net(
+    net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels=None, sqrt_epochs_from=None, max_epoch_rows=None
+):
     """Train ``net`` for ``epochs`` at ``lr`` on class-balanced batches of paired copies.
 
     ``rng`` (a numpy Generator) draws the positives and seeds the sampler; ``head_labels``
-    are the labels the head learns (default ``labels``); ``epoch_rows`` is
-    ``(sqrt_epochs_from, max_epoch_rows)``, which set the rows an epoch draws
-    (:meth:`PairDataset.rows_per_epoch`). Returns ``{"loss": ...}``, the last epoch's
+    are the labels the head learns (default ``labels``); ``sqrt_epochs_from`` and
+    ``max_epoch_rows`` set the rows an epoch draws (:meth:`PairDataset.rows_per_epoch`). Returns ``{"loss": ...}``, the last epoch's
     mean training loss.
     """
-    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, *epoch_rows)
+    dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, sqrt_epochs_from, max_epoch_rows)
     net.set_params(max_epochs=epochs, lr=lr)
     # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
     # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.
