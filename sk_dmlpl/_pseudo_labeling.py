@@ -24,11 +24,14 @@ import warnings
 from collections import namedtuple
 
 import numpy as np
+import torch
+from joblib import parallel_config
 from scipy.special import softmax
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from ._neighbors import nearest_neighbors
 
@@ -158,7 +161,9 @@ class InputView(ClassView):
     group = "input"
 
     def fit(self, rows, labels, n_classes, random_state):
-        with warnings.catch_warnings():
+        # One BLAS thread: on a few thousand rows, BLAS threads beside torch's own made
+        # the fit several times slower (scikit-learn's KMeans limits BLAS the same way).
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", category=ConvergenceWarning)
             self.model_ = LogisticRegression(max_iter=2000, class_weight="balanced").fit(rows.X, labels)
         return super().fit(rows, labels, n_classes, random_state)
@@ -190,6 +195,12 @@ class ForestView(ClassView):
     probabilities, where the fitted one asks the forests (``_forests``, not saved),
     which is many times faster.
 
+    The trees grow in as many threads as torch uses (``torch.get_num_threads()``, which
+    ``OMP_NUM_THREADS`` sets), as scikit-learn's OpenMP estimators use the cores without
+    an ``n_jobs``; each tree's seed is drawn before they grow, so the forests are the same
+    whatever the threads. Predictions run in one thread: threads would add the trees'
+    probabilities in a varying order, and the last bits with it.
+
     Parameters
     ----------
     n_estimators : int
@@ -212,9 +223,16 @@ class ForestView(ClassView):
         def build(kind, n_trees, seed):
             if kind == "undersample":
                 return BalancedRandomForestClassifier(
-                    n_estimators=n_trees, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed, n_jobs=1
+                    n_estimators=n_trees, sampling_strategy="all", replacement=True, bootstrap=False, random_state=seed
                 )
-            return RandomForestClassifier(n_estimators=n_trees, class_weight="balanced", random_state=seed, n_jobs=1)
+            return RandomForestClassifier(n_estimators=n_trees, class_weight="balanced", random_state=seed)
+
+        def grow(forest):
+            # The estimator's fit runs under a sequential joblib backend (see its fit): the
+            # trees' threads are asked for here, and given back before predictions.
+            with parallel_config(backend="threading", n_jobs=torch.get_num_threads()):
+                forest.fit(rows.X, labels)
+            return forest.set_params(n_jobs=1)
 
         kinds = ("undersample", "class_weight") if self.balancing == "both" else (self.balancing,)
         sizes = [self.n_estimators // len(kinds)] * len(kinds)
@@ -222,7 +240,7 @@ class ForestView(ClassView):
         # One draw, as before "both", so that "undersample" fits as the view did; the
         # second forest takes seed + 1 (seed < SEED_MAX, so it is a valid seed too).
         seed = int(random_state.integers(SEED_MAX))
-        forests = [build(kind, n_trees, seed + i).fit(rows.X, labels) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
+        forests = [grow(build(kind, n_trees, seed + i)) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
         self._forests = forests
         pairs = [(forest, estimator) for forest in forests for estimator in forest.estimators_]
         trees = [estimator.tree_ for _, estimator in pairs]

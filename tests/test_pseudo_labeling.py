@@ -251,6 +251,66 @@ def test_forest_view_predicts_as_the_libraries_forests(balancing):
     np.testing.assert_array_equal(view.predict_proba(query), fitted)
 
 
+@pytest.fixture
+def torch_threads():
+    """Restore torch's thread count after a test that sets it."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_forest_view_grows_in_torchs_threads_to_the_same_trees(torch_threads, monkeypatch):
+    # The trees grow in torch.get_num_threads() threads, each from a seed drawn before,
+    # so the forest is the same whatever the threads; its predictions run in one thread.
+    from joblib import parallel
+
+    asked = []
+    original = parallel.Parallel.__init__
+
+    def spy(self, n_jobs=None, *args, **kwargs):
+        asked.append(parallel.get_active_backend()[1] if n_jobs is None else n_jobs)
+        original(self, n_jobs, *args, **kwargs)
+
+    monkeypatch.setattr(parallel.Parallel, "__init__", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    rows = Rows(X, None, None)
+    fitted = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        asked.clear()
+        view = ForestView(n_estimators=10).fit(rows, labels, 3, np.random.default_rng(1))
+        assert 2 <= len(asked) and set(asked) == {threads}  # the two forests' fits
+        assert [forest.n_jobs for forest in view._forests] == [1, 1]
+        fitted.append((view.value_, view.threshold_, view.predict_proba(rows)))
+    for first, second in zip(*fitted):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_input_view_fits_with_one_blas_thread_and_gives_the_threads_back(monkeypatch):
+    from sklearn import linear_model
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    original = linear_model.LogisticRegression.fit
+
+    def spy(self, *args, **kwargs):
+        seen.extend(blas_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(linear_model.LogisticRegression, "fit", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    InputView().fit(Rows(X, None, None), (X[:, 0] > 0).astype(int), 2, rng)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before
+
+
 def test_the_two_balancings_differ_where_the_classes_are_imbalanced():
     # 180 rows of one class and 20 of another, overlapping: the undersampled trees see
     # 20 rows of each, the weighted ones all 200, so their probabilities differ. (That
