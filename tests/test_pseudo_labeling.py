@@ -267,9 +267,9 @@ def test_forest_view_grows_in_torchs_threads_to_the_same_trees(torch_threads, mo
     asked = []
     original = parallel.Parallel.__init__
 
-    def spy(self, n_jobs=None, *args, **kwargs):
-        asked.append(parallel.get_active_backend()[1] if n_jobs is None else n_jobs)
-        original(self, n_jobs, *args, **kwargs)
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        asked.append(self._effective_n_jobs())  # what the Parallel will run on
 
     monkeypatch.setattr(parallel.Parallel, "__init__", spy)
     rng = np.random.default_rng(0)
