@@ -25,7 +25,7 @@ from collections import namedtuple
 
 import numpy as np
 import torch
-from joblib import parallel_config
+from joblib import Parallel, delayed, parallel_config
 from scipy.special import softmax
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
@@ -39,6 +39,10 @@ from ._neighbors import nearest_neighbors
 # every row (the vote's search most of all): each uses at most this many rows of a class,
 # drawn at random.
 MAX_ROWS_PER_CLASS = 1_000
+
+# Fewer rows than this a thread, and the forest view predicts in one thread: below it
+# the threads' start-up outweighs what they share.
+MIN_ROWS_PER_THREAD = 2_000
 
 SEED_MAX = np.iinfo(np.int32).max
 """Seeds drawn for other generators stay below this (scikit-learn takes 32-bit seeds)."""
@@ -198,7 +202,8 @@ class ForestView(ClassView):
     The trees grow in as many threads as torch uses (``torch.get_num_threads()``, which
     ``OMP_NUM_THREADS`` sets), as scikit-learn's OpenMP estimators use the cores without
     an ``n_jobs``; each tree's seed is drawn before they grow, so the forests are the same
-    whatever the threads. Predictions run in one thread: threads would add the trees'
+    whatever the threads. Predictions split the rows into blocks, one a thread, and each
+    forest predicts a block in one thread: its own threads would add the trees'
     probabilities in a varying order, and the last bits with it.
 
     Parameters
@@ -261,10 +266,21 @@ class ForestView(ClassView):
     def predict_proba(self, rows):
         X = np.asarray(rows.X, dtype=np.float32)  # scikit-learn's trees compare float32 features
         forests = getattr(self, "_forests", None)
-        if forests is not None:
-            probas = [model_probabilities(forest, X, self.n_classes_) for forest in forests]
-        else:
+        if forests is None:
             probas = [self._walk(X, roots) for roots in np.split(self.roots_, np.cumsum(self.forest_sizes_)[:-1])]
+            return sum(probas) / len(probas)
+        n_blocks = min(torch.get_num_threads(), len(X) // MIN_ROWS_PER_THREAD)
+        if n_blocks < 2:
+            return self._forests_proba(X)
+        # Blocks of rows in threads (the trees release the GIL): a row's probabilities are
+        # the same sums in the same order whatever block it is in, so the same bits.
+        blocks = Parallel(n_jobs=n_blocks, backend="threading")(
+            delayed(self._forests_proba)(block) for block in np.array_split(X, n_blocks)
+        )
+        return np.concatenate(blocks)
+
+    def _forests_proba(self, X):
+        probas = [model_probabilities(forest, X, self.n_classes_) for forest in self._forests]
         return sum(probas) / len(probas)  # of one forest: its own probabilities, to the bit
 
     def _walk(self, X, roots):

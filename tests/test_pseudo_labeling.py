@@ -5,6 +5,7 @@ import torch
 from sk_dmlpl import DMLPLClassifier
 from sk_dmlpl._neighbors import input_neighbors, nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
+    MIN_ROWS_PER_THREAD,
     CenterView,
     ClassView,
     ForestView,
@@ -286,6 +287,28 @@ def test_forest_view_grows_in_torchs_threads_to_the_same_trees(torch_threads, mo
         fitted.append((view.value_, view.threshold_, view.predict_proba(rows)))
     for first, second in zip(*fitted):
         np.testing.assert_array_equal(first, second)
+
+
+def test_forest_view_predicts_blocks_of_rows_in_threads_to_the_same_bits(torch_threads, monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    view = ForestView(n_estimators=10).fit(Rows(X, None, None), labels, 3, np.random.default_rng(1))
+    query = Rows(rng.normal(size=(2 * MIN_ROWS_PER_THREAD + 5, 5)).astype(np.float32), None, None)
+    blocks = []
+    original = ForestView._forests_proba
+    monkeypatch.setattr(ForestView, "_forests_proba", lambda self, X: blocks.append(len(X)) or original(self, X))
+    probas = []
+    for threads in (1, 2, 3):
+        torch.set_num_threads(threads)
+        blocks.clear()
+        probas.append(view.predict_proba(query))
+        # At most one block a thread, and none under MIN_ROWS_PER_THREAD rows.
+        assert len(blocks) == min(threads, 2) and sum(blocks) == len(query.X)
+    for proba in probas[1:]:
+        np.testing.assert_array_equal(proba, probas[0])
+    del view._forests  # a loaded view walks the trees: the same probabilities
+    np.testing.assert_array_equal(view.predict_proba(query), probas[0])
 
 
 def test_input_view_fits_with_one_blas_thread_and_gives_the_threads_back(monkeypatch):
