@@ -137,9 +137,9 @@ class DMLPLClassifier(
         labeled and pseudo-labeled rows (see ``forest_balancing``). Trees split one
         feature at a time: on low-dimensional tables of heterogeneous features they hold
         where the embedding, with two labeled rows in a tail class, learns little. Its
-        trees grow in as many threads as torch uses (``torch.get_num_threads()``), to the
-        same trees whatever the threads. 0 turns it off. ``input_view_weight +
-        forest_view_weight`` must not exceed 1.
+        trees grow and predict in as many threads as torch uses
+        (``torch.get_num_threads()``), to the same probabilities whatever the threads. 0
+        turns it off. ``input_view_weight + forest_view_weight`` must not exceed 1.
     forest_balancing : {"both", "undersample", "class_weight"}, default="both"
         How the forest view's trees balance the classes. ``"undersample"``:
         imbalanced-learn's :class:`~imblearn.ensemble.BalancedRandomForestClassifier`,
