@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
@@ -16,6 +17,14 @@ def digits_long_tailed():
     data.X_train = scaler.transform(data.X_train)
     data.X_test = scaler.transform(data.X_test)
     return data
+
+
+@pytest.fixture
+def torch_threads():
+    """Restore torch's thread count after a test that sets it."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -21,12 +21,9 @@ METHODS_RUN = ["dmlpl", "dmlpl-labeled-only", "self-training", "smote-logreg", "
 
 
 @pytest.fixture
-def one_thread():
-    """Run torch on one thread (the benchmark is small), then restore the setting."""
-    threads = torch.get_num_threads()
+def one_thread(torch_threads):
+    """Run torch on one thread (the benchmark is small); ``torch_threads`` restores the setting."""
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def read_csv(path):

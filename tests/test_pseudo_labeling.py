@@ -252,17 +252,9 @@ def test_forest_view_predicts_as_the_libraries_forests(balancing):
     np.testing.assert_array_equal(view.predict_proba(query), fitted)
 
 
-@pytest.fixture
-def torch_threads():
-    """Restore torch's thread count after a test that sets it."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_forest_view_grows_in_torchs_threads_to_the_same_trees(torch_threads, monkeypatch):
     # The trees grow in torch.get_num_threads() threads, each from a seed drawn before,
-    # so the forest is the same whatever the threads; its predictions run in one thread.
+    # so the forest is the same whatever the threads; each forest predicts in one thread.
     from joblib import parallel
 
     asked = []
