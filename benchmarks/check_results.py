@@ -148,6 +148,25 @@ def _name(key):
     return f"{dataset}, ratio {ratio}, {distribution}, {method}"
 
 
+def cpu_name():
+    """This machine's CPU model, as ``/proc/cpuinfo`` names it (elsewhere, as :mod:`platform` does)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = (
+        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        if cpuinfo.exists()
+        else []
+    )
+    return models[0] if models else platform.processor() or platform.machine()
+
+
+def committed_cpu(folder):
+    """The CPU that ``folder``'s committed figures ran on: the start of ``machine.txt``, or None without one."""
+    path = folder / "machine.txt"
+    if not path.exists():
+        return None
+    return path.read_text().split("\n", 1)[0].split(", ", 1)[0]
+
+
 def machine(minutes):
     """The text of ``machine.txt``: CPU, cores, torch threads, OS, versions, and the run's minutes."""
     import sklearn
@@ -155,15 +174,8 @@ def machine(minutes):
 
     import sk_dmlpl
 
-    cpuinfo = Path("/proc/cpuinfo")
-    models = (
-        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        if cpuinfo.exists()
-        else []
-    )
-    cpu = models[0] if models else platform.processor() or platform.machine()
     return (
-        f"{cpu}, {os.cpu_count()} cores, 1 torch thread\n{platform.platform()}\n"
+        f"{cpu_name()}, {os.cpu_count()} cores, 1 torch thread\n{platform.platform()}\n"
         f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn {sklearn.__version__}, "
         f"sk-dmlpl {sk_dmlpl.__version__}\nwhole run: {minutes:.1f} minutes\n"
     )
@@ -212,6 +224,15 @@ def main(argv=None):
     if differences:
         print(f"{len(differences)} figure(s) of the rerun differ from {committed}:")
         print("\n".join(f"  {line}" for line in differences))
+        cpu = committed_cpu(folder)
+        if cpu is not None and cpu != cpu_name():
+            # Other CPUs take other kernels, whose float sums differ in the last bits: enough
+            # to flip a prediction, and so a figure, where two classes' scores nearly tie.
+            print(
+                f"The committed figures ran on another CPU ({cpu}; this one is {cpu_name()}), "
+                "whose float sums can differ in the last bits and flip a prediction: to tell a change "
+                "of the method from the CPU's, regenerate them here at the commit that wrote them."
+            )
         print(
             "If the change is intended, regenerate the file and commit it:\n"
             f"  python benchmarks/check_results.py {args.name} --update"

@@ -620,6 +620,39 @@ def test_check_results_finds_every_changed_figure_but_the_fit_seconds(tmp_path):
     ]
 
 
+def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypatch, capsys):
+    check = _import_path("check_results", ROOT / "benchmarks" / "check_results.py")
+    folder = tmp_path / "slice"
+    folder.mkdir()
+    (folder / "command.txt").write_text("python -m sk_dmlpl.benchmark --seeds 2\n")
+    committed = (ROOT / "docs" / "results" / "digits_slice" / "summary.csv").read_text()
+    (folder / "summary.csv").write_text(committed)
+    (folder / "machine.txt").write_text("Some Other CPU, 2 cores, 1 torch thread\nLinux\n")
+    assert check.committed_cpu(folder) == "Some Other CPU"
+    monkeypatch.setattr(check, "RESULTS", tmp_path)
+
+    def rerun(source, out, changed=False):  # the benchmark's figures, without running it
+        lines = committed.splitlines(keepends=True)
+        if changed:  # one figure of one row moved
+            row = lines[1].split(",")
+            row[5] = repr(float(row[5]) + 0.01)
+            lines[1] = ",".join(row)
+        (Path(out) / "summary.csv").write_text("".join(lines))
+        return 0.1
+
+    monkeypatch.setattr(check, "rerun", rerun)
+    assert check.main(["slice"]) == 0  # the same figures: the CPU is not mentioned
+    assert "another CPU" not in capsys.readouterr().out
+    monkeypatch.setattr(check, "rerun", lambda source, out: rerun(source, out, changed=True))
+    assert check.main(["slice"]) == 1
+    out = capsys.readouterr().out
+    assert "1 figure(s) of the rerun differ" in out
+    assert f"another CPU (Some Other CPU; this one is {check.cpu_name()})" in out
+    (folder / "machine.txt").write_text(f"{check.cpu_name()}, 2 cores, 1 torch thread\n")
+    assert check.main(["slice"]) == 1
+    assert "another CPU" not in capsys.readouterr().out  # the same CPU: the method changed
+
+
 def test_docs_render_committed_results_and_say_which_are_to_be_regenerated(tmp_path, monkeypatch):
     pytest.importorskip("sphinx")
     extension = _import_path("benchmark_results", ROOT / "docs" / "sphinxext" / "benchmark_results.py")
