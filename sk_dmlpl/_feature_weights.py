@@ -2,12 +2,15 @@
 
 import numpy as np
 
+from ._pseudo_labeling import grow_in_torch_threads
+
 
 def importance_weights(X, labels, random_state=None):
     """Each feature's importance for the given classes, as a weight of mean 1.
 
-    A class-balanced random forest of 100 trees is fitted on the labeled rows ``X``, and
-    each feature's impurity-based importance is multiplied by the number of features.
+    A class-balanced random forest of 100 trees is fitted on the labeled rows ``X``, in
+    torch's threads (the same forest whatever the threads), and each feature's
+    impurity-based importance is multiplied by the number of features.
     Scaled by these weights, a feature that does not separate the labeled classes weighs
     little in the input-space distances and in the network's input: on the development
     suite the nearest rows of an unlabeled row were more often of its class (10
@@ -30,8 +33,8 @@ def importance_weights(X, labels, random_state=None):
     """
     from sklearn.ensemble import RandomForestClassifier  # imported late: heavy
 
-    forest = RandomForestClassifier(n_estimators=100, class_weight="balanced", random_state=random_state, n_jobs=1)
-    importances = forest.fit(X, labels).feature_importances_
+    forest = RandomForestClassifier(n_estimators=100, class_weight="balanced", random_state=random_state)
+    importances = grow_in_torch_threads(forest, X, labels).feature_importances_
     if not importances.any():
         return np.ones(X.shape[1])
     return importances * X.shape[1]

@@ -48,6 +48,19 @@ SEED_MAX = np.iinfo(np.int32).max
 """Seeds drawn for other generators stay below this (scikit-learn takes 32-bit seeds)."""
 
 
+def grow_in_torch_threads(forest, X, labels):
+    """Fit the scikit-learn forest ``forest`` with its trees in torch's threads; return it, set to one thread.
+
+    The estimator's fit runs under a sequential joblib backend (see its fit): the trees'
+    threads are asked for here, as many as torch uses (``torch.get_num_threads()``), and
+    given back before the forest predicts. Each tree's seed is drawn before they grow,
+    so the forest is the same whatever the threads.
+    """
+    with parallel_config(backend="threading", n_jobs=torch.get_num_threads()):
+        forest.fit(X, labels)
+    return forest.set_params(n_jobs=1)
+
+
 def child_generator(rng):
     """A numpy Generator seeded from the RandomState ``rng``: one draw, so the sequence stays reproducible."""
     return np.random.default_rng(rng.randint(SEED_MAX))
@@ -232,20 +245,13 @@ class ForestView(ClassView):
                 )
             return RandomForestClassifier(n_estimators=n_trees, class_weight="balanced", random_state=seed)
 
-        def grow(forest):
-            # The estimator's fit runs under a sequential joblib backend (see its fit): the
-            # trees' threads are asked for here, and given back before predictions.
-            with parallel_config(backend="threading", n_jobs=torch.get_num_threads()):
-                forest.fit(rows.X, labels)
-            return forest.set_params(n_jobs=1)
-
         kinds = ("undersample", "class_weight") if self.balancing == "both" else (self.balancing,)
         sizes = [self.n_estimators // len(kinds)] * len(kinds)
         sizes[-1] += self.n_estimators % len(kinds)
         # One draw, as before "both", so that "undersample" fits as the view did; the
         # second forest takes seed + 1 (seed < SEED_MAX, so it is a valid seed too).
         seed = int(random_state.integers(SEED_MAX))
-        forests = [grow(build(kind, n_trees, seed + i)) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
+        forests = [grow_in_torch_threads(build(kind, n_trees, seed + i), rows.X, labels) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
         self._forests = forests
         pairs = [(forest, estimator) for forest in forests for estimator in forest.estimators_]
         trees = [estimator.tree_ for _, estimator in pairs]
