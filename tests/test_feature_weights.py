@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 
 from sk_dmlpl._feature_weights import importance_weights
 
@@ -17,3 +18,16 @@ def test_importance_weights_favour_the_feature_that_separates_the_classes():
 def test_importance_weights_of_constant_features_are_all_one():
     X = np.ones((10, 4))
     assert np.array_equal(importance_weights(X, np.repeat([0, 1], 5), random_state=0), np.ones(4))
+
+
+def test_importance_weights_are_the_same_whatever_torch_threads(torch_threads):
+    # The forest grows in torch's threads; each tree's seed is drawn before they grow.
+    rng = np.random.RandomState(1)
+    labels = rng.randint(3, size=300)
+    X = rng.normal(size=(300, 6)) + labels[:, None] * [1, 0, 0.5, 0, 0, 0.2]
+    weights = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        weights.append(importance_weights(X, labels, random_state=0))
+    assert np.array_equal(*weights)
+    assert torch.get_num_threads() == 2  # set by the test, not changed by the forest
