@@ -6,6 +6,7 @@ from pytorch_metric_learning import losses
 
 from sk_dmlpl import MLPEncoder
 from sk_dmlpl._network import (
+    MAX_BUDGET_LR_FACTOR,
     MIN_BATCHES_PER_EPOCH,
     PairDataset,
     PeriodicEmbedding,
@@ -104,6 +105,29 @@ def test_fit_trains_epochs_of_at_most_max_epoch_rows(small_semi):
     assert [len(epoch["batches"]) for epoch in capped.net_.history] == [8, 8, 8]
     assert [len(epoch["batches"]) for epoch in uncapped.net_.history] == [12, 12, 12]
     assert [len(epoch["batches"]) for epoch in grown.net_.history] == [8, 8, 8]
+
+
+@pytest.mark.parametrize(
+    ("sqrt_epochs_from", "batch_size", "factor"),
+    [
+        (None, 4, 1.0),  # an epoch draws half the rows: the rate as given
+        (40, 4, 45 / 30),  # half of sqrt(40 * 90) = 30 rows instead of 45
+        (1, 2, MAX_BUDGET_LR_FACTOR),  # 8 rows (4 batches of 2) instead of 45: capped
+    ],
+)
+def test_the_first_stage_trains_faster_where_the_budget_draws_fewer_rows(small_semi, sqrt_epochs_from, batch_size, factor):
+    X, y_semi, _ = small_semi
+    clf = quick(max_epochs=1, max_iter=2, fine_tune_epochs=1, batch_size=batch_size, sqrt_epochs_from=sqrt_epochs_from)
+    clf.fit(X, y_semi)
+
+    rates = {record["step"]: record["lr"] for record in clf.history_ if "lr" in record}
+    assert rates["metric learning"] == pytest.approx(clf.lr * factor, rel=1e-12)
+    assert rates["fine-tuning"] == clf.fine_tune_lr  # warm-started: its rate as given
+    if factor == 1.0:
+        assert rates["metric learning"] == clf.lr  # to the bit: small fits train as before
+    # The rate reaches the optimizer: with one round, nothing trains after the first stage.
+    one_round = quick(max_epochs=1, max_iter=1, batch_size=batch_size, sqrt_epochs_from=sqrt_epochs_from).fit(X, y_semi)
+    assert one_round.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(clf.lr * factor, rel=1e-12)
 
 
 def test_adam_runs_fused_on_cpu_and_cuda_only(small_semi):
