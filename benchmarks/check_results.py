@@ -224,12 +224,12 @@ def main(argv=None):
     if differences:
         print(f"{len(differences)} figure(s) of the rerun differ from {committed}:")
         print("\n".join(f"  {line}" for line in differences))
-        cpu = committed_cpu(folder)
-        if cpu is not None and cpu != cpu_name():
+        cpu, here = committed_cpu(folder), cpu_name()
+        if cpu is not None and cpu != here:
             # Other CPUs take other kernels, whose float sums differ in the last bits: enough
             # to flip a prediction, and so a figure, where two classes' scores nearly tie.
             print(
-                f"The committed figures ran on another CPU ({cpu}; this one is {cpu_name()}), "
+                f"The committed figures ran on another CPU ({cpu}; this one is {here}), "
                 "whose float sums can differ in the last bits and flip a prediction: to tell a change "
                 "of the method from the CPU's, regenerate them here at the commit that wrote them."
             )

@@ -456,8 +456,9 @@ def train_net(
     """
     dataset = PairDataset(X, labels, neighbors, n_classes, rng, head_labels, sqrt_epochs_from, max_epoch_rows)
     if budget_lr:
-        factor = dataset.budget_factor(min(net.batch_size, len(dataset)))
-        lr = lr * min(factor, MAX_BUDGET_LR_FACTOR) if factor > 1 else lr  # 1: the rate as given, to the bit
+        # A factor of 1 leaves lr as it is, to the bit. A batch larger than the rows
+        # (clipped by get_iterator) gives 1 either way: its four batches cover half the rows.
+        lr = lr * min(dataset.budget_factor(net.batch_size), MAX_BUDGET_LR_FACTOR)
     net.set_params(max_epochs=epochs, lr=lr)
     # skorch's partial_fit would swallow a KeyboardInterrupt and let fit go on with a
     # half-trained net; its fit_loop lets the interruption through, to fit's clean-up.

@@ -251,7 +251,10 @@ class ForestView(ClassView):
         # One draw, as before "both", so that "undersample" fits as the view did; the
         # second forest takes seed + 1 (seed < SEED_MAX, so it is a valid seed too).
         seed = int(random_state.integers(SEED_MAX))
-        forests = [grow_in_torch_threads(build(kind, n_trees, seed + i), rows.X, labels) for i, (kind, n_trees) in enumerate(zip(kinds, sizes))]
+        forests = [
+            grow_in_torch_threads(build(kind, n_trees, seed + i), rows.X, labels)
+            for i, (kind, n_trees) in enumerate(zip(kinds, sizes))
+        ]
         self._forests = forests
         pairs = [(forest, estimator) for forest in forests for estimator in forest.estimators_]
         trees = [estimator.tree_ for _, estimator in pairs]
