@@ -579,7 +579,7 @@ class DMLPLClassifier(
 
     def _metric_learning(self, X, labels, neighbors, rng):
         """Step 1: train the network on the labeled rows, the unlabeled ones through their neighbors."""
-        return None, self._train(self.net_, X, labels, neighbors, self.max_epochs, self.lr, rng, budget_lr=True)
+        return None, self._first_stage(self.net_, X, labels, neighbors, rng)
 
     def _pseudo_labeling(self, X, labels, given_prior, round_, rng):
         """Step 2: score the unlabeled rows by the blended class views; take each class's share.
@@ -621,13 +621,14 @@ class DMLPLClassifier(
         return np.where(self.labeled_iter_ == 0, labels, -1)
 
     def _train(self, net, X, labels, neighbors, epochs, lr, rng, head_labels=None, budget_lr=False):
-        """Train ``net`` (:func:`train_net`) with this estimator's classes and epoch size.
-
-        ``budget_lr``: the first stage, whose rate grows where the budget draws fewer rows.
-        """
+        """Train ``net`` (:func:`train_net`) with this estimator's classes and epoch size."""
         n_classes, rng = len(self.classes_), child_generator(rng)
         epoch_rows = {"sqrt_epochs_from": self.sqrt_epochs_from, "max_epoch_rows": self.max_epoch_rows}
         return train_net(net, X, labels, neighbors, n_classes, epochs, lr, rng, head_labels, budget_lr=budget_lr, **epoch_rows)
+
+    def _first_stage(self, net, X, labels, neighbors, rng):
+        """Train a fresh ``net`` for ``max_epochs`` at ``lr``, larger where the budget draws fewer rows."""
+        return self._train(net, X, labels, neighbors, self.max_epochs, self.lr, rng, budget_lr=True)
 
     def _final_views(self, X, labels, rng):
         """The views that ``predict`` blends, fitted on every labeled and pseudo-labeled row."""
@@ -664,7 +665,7 @@ class DMLPLClassifier(
 
         def train_probe(probe_labels):
             net = build_net(X.shape[1], len(self.classes_), device, self.get_params(deep=False), generator)
-            self._train(net, X, probe_labels, neighbors, self.max_epochs, self.lr, rng, budget_lr=True)
+            self._first_stage(net, X, probe_labels, neighbors, rng)
             return Rows.embedded(net, X)
 
         found = held_out_probabilities(labels, train_probe, lambda: self._views(at_predict=True), len(self.classes_), rng)
