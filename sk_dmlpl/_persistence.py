@@ -50,8 +50,9 @@ FORMAT = "sk-dmlpl"
 # 4 adds network_params and output_config; 5: the periodic embeddings gained a gate per
 # feature, which a file of 4 that holds them lacks; 6: the forest view holds two forests
 # (forest_sizes_), which its arrays in a file of 5 do not say; 7: the features' weights
-# (feature_weights_), which predict applies and a file of 6 lacks.
-FORMAT_VERSION = 7
+# (feature_weights_), which predict applies and a file of 6 lacks; 8: the input view's
+# splines (n_knots, feature_range_), which its view in a file of 7 lacks.
+FORMAT_VERSION = 8
 
 # Names a file may set on the loaded estimator: public fitted attributes.
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z]\w*_")

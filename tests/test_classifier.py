@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.preprocessing import SplineTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
@@ -202,6 +203,7 @@ def test_bad_prediction_input_is_refused_clearly(small_semi):
         {"logit_adjustment": -0.5},
         {"prior_correction": "half"},
         {"prior_correction": 1.5},
+        {"input_view_knots": 1},
     ],
 )
 def test_invalid_parameters_are_named(small_semi, params):
@@ -325,7 +327,8 @@ def test_module_params_may_not_repeat_estimator_params(small_semi):
         quick(module_params={"dropout": 0.3}).fit(X, y_semi)
 
 
-def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi):
+@pytest.mark.parametrize("knots", [None, 4])
+def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi, knots):
     X, y_semi, _ = small_semi
     without = quick(input_view_weight=0.0).fit(X, y_semi)
     assert "input" not in without.views_
@@ -334,9 +337,13 @@ def test_input_view_weight_blends_the_input_view_into_predict_proba(small_semi):
     assert blended.view_weights_ == {"centers": 0.25, "head": 0.25, "input": 0.5}
     # With the weight at 1 (and no logit adjustment) the prediction is the input view alone,
     # on the weighted features.
-    only_input = quick(input_view_weight=1.0, forest_view_weight=0.0, logit_adjustment=0.0).fit(X, y_semi)
-    weighted = X.astype(np.float32) * only_input.feature_weights_
-    np.testing.assert_allclose(only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(weighted))
+    only_input = quick(input_view_weight=1.0, forest_view_weight=0.0, logit_adjustment=0.0, input_view_knots=knots)
+    only_input.fit(X, y_semi)
+    features = X.astype(np.float32) * only_input.feature_weights_
+    if knots:  # each weighted feature's splines, knots over its range in the rows the view saw
+        splines = SplineTransformer(n_knots=knots, degree=3).fit(only_input.views_["input"].feature_range_)
+        features = splines.transform(features)
+    np.testing.assert_allclose(only_input.predict_proba(X), only_input.views_["input"].model_.predict_proba(features))
 
 
 def test_logit_adjustment_divides_predict_proba_by_the_class_prior(small_semi):
@@ -450,6 +457,19 @@ def test_forest_balancing_sets_the_forest_views_trees(small_semi, balancing, siz
     clf = quick(forest_balancing=balancing).fit(X, y_semi)
     assert clf.views_["forest"].balancing == balancing
     assert list(clf.views_["forest"].forest_sizes_) == sizes
+
+
+def test_input_view_knots_change_predict_and_leave_the_rounds_as_they_are(small_semi):
+    X, y_semi, _ = small_semi
+    linear = quick(random_state=0, input_view_knots=None).fit(X, y_semi)
+    splines = quick(random_state=0, input_view_knots=3).fit(X, y_semi)
+    # The rounds' input view stays linear: the same pseudo-labels, the same network.
+    np.testing.assert_array_equal(splines.transduction_, linear.transduction_)
+    np.testing.assert_array_equal(splines.transform(X), linear.transform(X))
+    assert linear.views_["input"].n_knots is None and linear.views_["input"].feature_range_ is None
+    assert splines.views_["input"].n_knots == 3
+    assert splines.views_["input"].feature_range_.shape == (2, X.shape[1])
+    assert not np.array_equal(splines.predict_proba(X), linear.predict_proba(X))
 
 
 def test_forest_balancing_must_be_one_of_its_options(small_semi):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sk_dmlpl import DMLPLClassifier
+from sk_dmlpl import DMLPLClassifier, _pseudo_labeling
 from sk_dmlpl._neighbors import input_neighbors, nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
     MIN_ROWS_PER_THREAD,
@@ -324,6 +324,41 @@ def test_input_view_fits_with_one_blas_thread_and_gives_the_threads_back(monkeyp
     InputView().fit(Rows(X, None, None), (X[:, 0] > 0).astype(int), 2, rng)
     assert seen and set(seen) == {1}
     assert blas_threads() == before
+
+
+def test_input_views_splines_read_a_feature_whose_effect_is_not_monotone():
+    # The class is 1 far from 0 on either side: no straight line in x0 separates it.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    labels = (np.abs(X[:, 0]) > 1).astype(int)
+    rows = Rows(X, None, None)
+    linear = InputView().fit(rows, labels, 2, rng)
+    splines = InputView(n_knots=4).fit(rows, labels, 2, rng)
+    assert linear.feature_range_ is None
+    np.testing.assert_array_equal(splines.feature_range_, [X.min(axis=0), X.max(axis=0)])
+    assert (linear.predict_proba(rows).argmax(axis=1) == labels).mean() < 0.75
+    assert (splines.predict_proba(rows).argmax(axis=1) == labels).mean() > 0.9
+
+
+def test_input_views_splines_hold_beyond_the_fitted_range_and_a_constant_feature():
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.normal(size=(60, 2)), np.zeros(60)]  # the last feature never varies
+    view = InputView(n_knots=3).fit(Rows(X, None, None), (X[:, 0] > 0).astype(int), 2, rng)
+    far = np.array([[50.0, -50.0, 7.0], [-50.0, 50.0, -7.0]])
+    proba = view.predict_proba(Rows(far, None, None))
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert proba[0, 1] > 0.5 > proba[1, 1]  # as at the edges of the range
+
+
+def test_input_views_splines_predict_in_slices_as_at_once(monkeypatch):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 3))
+    view = InputView(n_knots=4).fit(Rows(X, None, None), (X[:, 0] > 0).astype(int), 2, rng)
+    at_once = view.predict_proba(Rows(X, None, None))
+    monkeypatch.setattr(_pseudo_labeling, "SPLINE_BATCH_ROWS", 7)  # 8 slices, the last of 1 row
+    # Equal up to the last bits, which BLAS's blocking of another number of rows moves.
+    np.testing.assert_allclose(view.predict_proba(Rows(X, None, None)), at_once, rtol=1e-12, atol=1e-15)
 
 
 def test_the_two_balancings_differ_where_the_classes_are_imbalanced():

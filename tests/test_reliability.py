@@ -265,9 +265,10 @@ def test_unscaled_features_and_a_collapsed_model_warn(small_semi):
     with pytest.warns(UserWarning, match=r"X looks unscaled: .* from 977 to 2\.17e\+03 .*StandardScaler"):
         fast().fit(X * 1000, y_semi)
     # Features of about 1e-3 are lost under BatchNorm's epsilon: the network finds nothing, and
-    # without the forest view (whose trees do not care about scale) neither does the model.
+    # without the forest view and the input view's splines (trees, and knots spread over each
+    # feature's range, do not care about scale) neither does the model.
     with pytest.warns(UserWarning, match=r"predicts its own labeled rows no better than chance \(balanced accuracy 0\.33 over 3"):
-        fast(forest_view_weight=0.0).fit(X * 1e-3, y_semi)
+        fast(forest_view_weight=0.0, input_view_knots=None).fit(X * 1e-3, y_semi)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         fast().fit(StandardScaler().fit_transform(X), y_semi)
@@ -613,7 +614,9 @@ def test_pickle_and_joblib_round_trips_keep_predictions(small_semi, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), proba)
 
 
-@pytest.mark.parametrize("kind", ["int-classes", "string-classes-dataframe", "no-input-view", "periodic-embeddings"])
+@pytest.mark.parametrize(
+    "kind", ["int-classes", "string-classes-dataframe", "no-input-view", "linear-input-view", "periodic-embeddings"]
+)
 def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
     X, y_semi, _ = small_semi
     params = {"module_params": {}}
@@ -625,6 +628,8 @@ def test_save_and_load_give_the_same_estimator(small_semi, tmp_path, kind):
         y_semi = np.where(y_semi == -1, -1, names[np.maximum(y_semi, 0)]).astype(object)
     if kind == "no-input-view":
         params["input_view_weight"] = 0.0  # then views_ has no input view
+    if kind == "linear-input-view":
+        params["input_view_knots"] = None  # the default has splines
     clf = fast(hidden_units=[16, 8], **params).fit(X, y_semi)
     clf.save(tmp_path / "model.pt")
     torch.manual_seed(5)

@@ -90,6 +90,7 @@ METHODS = {
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
     "dmlpl-no-prior-correction": Method(_dmlpl(prior_correction=0.0), "semi"),
     "dmlpl-no-feature-weights": Method(_dmlpl(feature_weighting="none"), "semi"),
+    "dmlpl-linear-input-view": Method(_dmlpl(input_view_knots=None), "semi"),
     "self-training": Method(lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg()), "semi"),
     "self-training-balanced": Method(
         lambda seed, y_fit, dmlpl_params: SelfTrainingClassifier(_logreg_balanced_strong()), "semi"
