@@ -201,28 +201,30 @@ class InputView(ClassView):
         # The evenly spread knots depend on each feature's least and largest value alone:
         # kept as an array, they rebuild the same splines in predict and after load.
         self.feature_range_ = np.vstack([rows.X.min(axis=0), rows.X.max(axis=0)]) if self.n_knots else None
+        splines = self._splines()
+        X = rows.X if splines is None else splines.transform(rows.X)
         # One BLAS thread: on a few thousand rows, BLAS threads beside torch's own made
         # the fit several times slower (scikit-learn's KMeans limits BLAS the same way).
         with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", category=ConvergenceWarning)
-            self.model_ = LogisticRegression(max_iter=2000, class_weight="balanced").fit(self._features(rows.X), labels)
+            self.model_ = LogisticRegression(max_iter=2000, class_weight="balanced").fit(X, labels)
         return super().fit(rows, labels, n_classes, random_state)
 
     def predict_proba(self, rows):
-        if self.feature_range_ is None:
+        splines = self._splines()
+        if splines is None:
             return model_probabilities(self.model_, rows.X, self.n_classes_)
         # In slices of SPLINE_BATCH_ROWS: the splines widen X n_knots + 2 times.
         proba = np.empty((len(rows.X), self.n_classes_))
         for rows_slice in gen_batches(len(rows.X), SPLINE_BATCH_ROWS):
-            proba[rows_slice] = model_probabilities(self.model_, self._features(rows.X[rows_slice]), self.n_classes_)
+            proba[rows_slice] = model_probabilities(self.model_, splines.transform(rows.X[rows_slice]), self.n_classes_)
         return proba
 
-    def _features(self, X):
-        """``X`` as the regression sees it: itself, or each feature's splines."""
+    def _splines(self):
+        """Each feature's splines, their knots over ``feature_range_``; None for a linear view."""
         if self.feature_range_ is None:
-            return X
-        splines = SplineTransformer(n_knots=self.n_knots, degree=3, knots="uniform")
-        return splines.fit(self.feature_range_).transform(X)
+            return None
+        return SplineTransformer(n_knots=self.n_knots, degree=3, knots="uniform").fit(self.feature_range_)
 
 
 class ForestView(ClassView):
