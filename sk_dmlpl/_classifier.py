@@ -175,8 +175,10 @@ class DMLPLClassifier(
         those rows the class wins over its share of the given labels (one step of a
         prior-shift correction, see the benchmark page) and ``s`` the strength. A float
         fixes ``s``; ``"auto"`` sets it each round to how far the won shares are from the
-        given ones (their total variation distance, in [0, 1]), so that the step all but
-        vanishes where the unlabeled rows follow the given labels' spread. Without it the
+        given ones (their total variation distance ``d``, in [0, 1]), so that the step all
+        but vanishes where the unlabeled rows follow the given labels' spread; in the
+        first round a distance beyond 0.25 lengthens it, to the full step from 0.45 on
+        (``d + (1 - d) * min(1, max(0, (d - 0.25) / 0.2))``). Without it the
         pseudo-labels follow the given labels' spread of classes, which is wrong when the
         unlabeled rows' classes are spread otherwise; 0 turns it off.
     mask_probability : float, default=0.4
@@ -606,7 +608,7 @@ class DMLPLClassifier(
         seconds = {}
         views = fit_views(self._views(at_predict=False), rows, labels, len(self.classes_), child_generator(rng), seconds)
         proba = blend_proba(views, self._view_weights(views), rows.take(unlabeled), seconds)
-        proba, weights, strength = correct_prior(proba, given_prior, self.prior_correction)
+        proba, weights, strength = correct_prior(proba, given_prior, self.prior_correction, first_round=round_ == 1)
         fraction = 1.0 / (self.max_iter - round_ + 1)
         selected, pseudo_labels, reliability = select_pseudo_labels(proba, fraction, self.quota)
         counts = np.bincount(pseudo_labels, minlength=len(self.classes_))

@@ -428,6 +428,24 @@ def test_auto_prior_strength_is_the_distance_between_won_and_given_shares():
     assert class_shift(np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.5, 0.5])) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("given", "distance", "first_round_strength"),
+    [
+        ([0.3, 0.7], 0.05, 0.05),  # below RAMP_FROM (0.25): the distance, as in later rounds
+        ([0.6, 0.4], 0.35, 0.35 + 0.65 * 0.5),  # half way up the ramp
+        ([0.75, 0.25], 0.5, 1.0),  # beyond RAMP_FROM + RAMP_WIDTH (0.45): the full step
+    ],
+)
+def test_auto_prior_strength_ramps_up_to_the_full_step_in_the_first_round(given, distance, first_round_strength):
+    proba, given = WON_A_QUARTER, np.array(given)
+    assert prior_weights(proba, given, "auto")[1] == pytest.approx(distance)
+    weights, strength = prior_weights(proba, given, "auto", first_round=True)
+    assert strength == pytest.approx(first_round_strength)
+    np.testing.assert_allclose(weights, 1 + first_round_strength * (np.array([0.25, 0.75]) / given - 1))
+    # A fixed strength is the same in every round.
+    assert prior_weights(proba, given, 0.5, first_round=True)[1] == 0.5
+
+
 def test_correct_prior_renormalises_and_leaves_probabilities_alone_when_off():
     proba = WON_A_QUARTER
     corrected, weights, strength = correct_prior(proba, np.array([0.5, 0.5]), 1.0)
@@ -464,3 +482,20 @@ def test_prior_correction_moves_pseudo_labels_towards_the_unlabeled_rows_classes
     # Fewer unlabeled rows go wrongly to class 0, which holds 4 of the 124.
     wrong_zero = [((model.transduction_ == 0) & (y != 0))[unlabeled].sum() for model in (corrected, plain)]
     assert wrong_zero[0] < wrong_zero[1]
+
+
+def test_auto_prior_correction_lengthens_only_the_first_rounds_step(monkeypatch):
+    X, y_semi, _ = _reversed_blobs()
+
+    def strengths(model):
+        return [record["prior_strength"] for record in model.history_ if "prior_strength" in record]
+
+    default = strengths(quick(max_iter=2).fit(X, y_semi))
+    ramp_from, ramp_width = _pseudo_labeling.RAMP_FROM, _pseudo_labeling.RAMP_WIDTH
+    # The first round's views are the same however the step is taken: with the ramp out
+    # of reach, its strength is the distance itself.
+    monkeypatch.setattr(_pseudo_labeling, "RAMP_FROM", 2.0)
+    distance = strengths(quick(max_iter=2).fit(X, y_semi))[0]
+    assert 0 < distance < 1
+    ramp = min(1.0, max(0.0, (distance - ramp_from) / ramp_width))
+    assert default[0] == pytest.approx(distance + (1 - distance) * ramp)
