@@ -50,14 +50,14 @@ SPLINE_BATCH_ROWS = 65_536
 # the threads' start-up outweighs what they share.
 MIN_ROWS_PER_THREAD = 2_000
 
-# prior_correction="auto" in the first round, where every view has learned from the given
-# labels alone: the distance's step up to a distance of RAMP_FROM, the full step from
-# RAMP_FROM + RAMP_WIDTH on, a straight ramp between. There the won shares were nearer
-# the true ones than the distance's step reaches (0.29 against 0.49 in total variation
-# with reversed unlabeled rows), but where the spreads are the same the distance is
-# noise: up to 0.07 on the development suite, 0.18 on the scaling benchmark's synthetic
-# rows, where three times it lowered the pseudo-labels (the benchmark page). Later
-# rounds' views have learned from corrected pseudo-labels, and longer steps compound.
+# Where prior_weights lengthens the first round's "auto" step (its docstring has the
+# formula). In the first round every view has learned from the given labels alone, and
+# the won shares were nearer the true ones than the distance's step reaches (0.29
+# against 0.49 in total variation with reversed unlabeled rows); but where the spreads
+# are the same the distance is noise, up to 0.07 on the development suite and 0.18 on
+# the scaling benchmark's synthetic rows, where three times it lowered the pseudo-labels
+# (the benchmark page). Later rounds' views have learned from corrected pseudo-labels,
+# and longer steps compound.
 RAMP_FROM = 0.25
 RAMP_WIDTH = 0.2
 
