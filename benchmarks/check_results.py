@@ -19,6 +19,16 @@ The runs use one torch thread (``OMP_NUM_THREADS=1``), as the committed ones did
 the same seed then gives the same model. A figure is a mean or spread over seeds of
 counts on the test set, so a single changed prediction moves it by far more than the
 default tolerance, ``--atol 1e-9``, which only absorbs the last digits of a float.
+
+Another kind of CPU can take other kernels, whose float sums differ in the last bits:
+enough to flip a prediction where two classes nearly tie, and so a figure. A folder may
+therefore also hold the same run on other CPUs, under ``other_cpus/`` (``<cpu>.csv``,
+its ``summary.csv``, beside ``<cpu>.txt``, its ``machine.txt``), written there with
+``--update --other-cpu`` at the same commit; a rerun passes when it matches the
+committed ``summary.csv`` or one of these. ``--update`` alone rewrites ``summary.csv``
+and removes ``other_cpus/``, whose figures then belong to the code before::
+
+    python benchmarks/check_results.py --update --other-cpu  # add this CPU's figures
 """
 
 import argparse
@@ -45,6 +55,9 @@ KEY = ("dataset", "imbalance_ratio", "unlabeled_distribution", "method")
 
 IGNORED = ("fit_seconds_",)
 """Prefixes of the columns left out of the comparison: the fit seconds are the machine's."""
+
+OTHER_CPUS = "other_cpus"
+"""The folder, in a results folder, of the same run's figures on other CPUs."""
 
 
 def benchmark_args(command):
@@ -149,14 +162,23 @@ def _name(key):
 
 
 def cpu_name():
-    """This machine's CPU model, as ``/proc/cpuinfo`` names it (elsewhere, as :mod:`platform` does)."""
+    """This machine's CPU, as ``/proc/cpuinfo`` names it, with its family, model and stepping.
+
+    A virtual machine's model name can be as plain as "AMD EPYC" on CPUs of different
+    generations, whose kernels differ; the three numbers tell them apart. Elsewhere, the
+    name :mod:`platform` gives.
+    """
     cpuinfo = Path("/proc/cpuinfo")
-    models = (
-        [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        if cpuinfo.exists()
-        else []
-    )
-    return models[0] if models else platform.processor() or platform.machine()
+    fields = {}
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            name, _, value = line.partition(":")
+            fields.setdefault(name.strip(), value.strip())  # the first processor's
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    labels = {"cpu family": "family", "model": "model", "stepping": "stepping"}
+    numbers = [f"{label} {fields[key]}" for key, label in labels.items() if key in fields]
+    return f"{fields['model name']} ({' '.join(numbers)})" if numbers else fields["model name"]
 
 
 def committed_cpu(folder):
@@ -164,7 +186,17 @@ def committed_cpu(folder):
     path = folder / "machine.txt"
     if not path.exists():
         return None
-    return path.read_text().split("\n", 1)[0].split(", ", 1)[0]
+    return path.read_text().split("\n", 1)[0].rsplit(", ", 2)[0]  # before ", N cores, 1 torch thread"
+
+
+def other_cpu_files(folder):
+    """The figures committed for other CPUs: ``other_cpus/<cpu>.csv``, by file name."""
+    return sorted((folder / OTHER_CPUS).glob("*.csv"))
+
+
+def cpu_file_name():
+    """This CPU's name as a file name in ``other_cpus/``: lower case, words joined by hyphens."""
+    return "-".join("".join(char if char.isalnum() else " " for char in cpu_name()).lower().split())
 
 
 def machine(minutes):
@@ -205,33 +237,51 @@ def main(argv=None):
         "name", nargs="?", default="digits_slice", help="a folder of docs/results/ (default digits_slice)"
     )
     parser.add_argument("--update", action="store_true", help="rewrite summary.csv and machine.txt from the rerun")
+    parser.add_argument(
+        "--other-cpu",
+        action="store_true",
+        help="with --update: write the rerun as this CPU's figures under other_cpus/, leaving summary.csv",
+    )
     parser.add_argument("--atol", type=float, default=1e-9, help="tolerance of the comparison (default 1e-9)")
     args = parser.parse_args(argv)
     folder = RESULTS / args.name
     if not (folder / "command.txt").exists():
         parser.error(f"{folder} has no command.txt")
+    if args.other_cpu and not args.update:
+        parser.error("--other-cpu goes with --update")
     with tempfile.TemporaryDirectory() as out:
         minutes = rerun(folder, out)
         if args.update:
-            shutil.copyfile(Path(out) / "summary.csv", folder / "summary.csv")
-            (folder / "machine.txt").write_text(machine(minutes))
-            print(f"Wrote {folder / 'summary.csv'} and {folder / 'machine.txt'} ({minutes:.1f} minutes).")
-            return 0
+            return _update(folder, Path(out) / "summary.csv", minutes, args.other_cpu)
         committed = folder / "summary.csv"
         if not committed.exists():
             parser.error(f"{committed} does not exist: write it with --update")
-        differences = compare(read_rows(committed), read_rows(Path(out) / "summary.csv"), args.atol)
+        fresh = read_rows(Path(out) / "summary.csv")
+        differences = compare(read_rows(committed), fresh, args.atol)
+        if differences:
+            for path in other_cpu_files(folder):
+                if not compare(read_rows(path), fresh, args.atol):
+                    print(
+                        f"Every figure of {path} (the run on {committed_cpu_of(path)}) but the fit seconds is "
+                        f"the same in the rerun ({minutes:.1f} minutes); {committed} differs on this CPU."
+                    )
+                    return 0
     if differences:
         print(f"{len(differences)} figure(s) of the rerun differ from {committed}:")
         print("\n".join(f"  {line}" for line in differences))
         cpu, here = committed_cpu(folder), cpu_name()
-        if cpu is not None and cpu != here:
+        others = [committed_cpu_of(path) for path in other_cpu_files(folder)]
+        if others:
+            print(f"Nor does it match the figures committed for {'; '.join(others)}.")
+        if cpu is not None and cpu != here and here not in others:
             # Other CPUs take other kernels, whose float sums differ in the last bits: enough
             # to flip a prediction, and so a figure, where two classes' scores nearly tie.
             print(
                 f"The committed figures ran on another CPU ({cpu}; this one is {here}), "
                 "whose float sums can differ in the last bits and flip a prediction: to tell a change "
-                "of the method from the CPU's, regenerate them here at the commit that wrote them."
+                "of the method from the CPU's, rerun here at the commit that wrote them; if they "
+                "differ there too, add this CPU's figures:\n"
+                f"  python benchmarks/check_results.py {args.name} --update --other-cpu"
             )
         print(
             "If the change is intended, regenerate the file and commit it:\n"
@@ -239,6 +289,33 @@ def main(argv=None):
         )
         return 1
     print(f"Every figure of {committed} but the fit seconds is the same in the rerun ({minutes:.1f} minutes).")
+    return 0
+
+
+def committed_cpu_of(path):
+    """The CPU of ``other_cpus/<cpu>.csv``: the start of the ``<cpu>.txt`` beside it, or its file name."""
+    machine_file = path.with_suffix(".txt")
+    if not machine_file.exists():
+        return path.stem
+    return machine_file.read_text().split("\n", 1)[0].rsplit(", ", 2)[0]
+
+
+def _update(folder, summary, minutes, other_cpu):
+    """Write the rerun's ``summary`` as ``folder``'s figures, or as this CPU's under ``other_cpus/``."""
+    if other_cpu:
+        target = folder / OTHER_CPUS / f"{cpu_file_name()}.csv"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(summary, target)
+        target.with_suffix(".txt").write_text(machine(minutes))
+        print(f"Wrote {target} and {target.with_suffix('.txt')} ({minutes:.1f} minutes).")
+        return 0
+    shutil.copyfile(summary, folder / "summary.csv")
+    (folder / "machine.txt").write_text(machine(minutes))
+    print(f"Wrote {folder / 'summary.csv'} and {folder / 'machine.txt'} ({minutes:.1f} minutes).")
+    if (folder / OTHER_CPUS).exists():
+        # The other CPUs' figures are the code's before the change: rerun there to add them again.
+        shutil.rmtree(folder / OTHER_CPUS)
+        print(f"Removed {folder / OTHER_CPUS}: its figures were those of the code before.")
     return 0
 
 

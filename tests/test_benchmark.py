@@ -653,6 +653,60 @@ def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypat
     assert "another CPU" not in capsys.readouterr().out  # the same CPU: the method changed
 
 
+def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path, monkeypatch, capsys):
+    check = _import_path("check_results", ROOT / "benchmarks" / "check_results.py")
+    folder = tmp_path / "slice"
+    folder.mkdir()
+    (folder / "command.txt").write_text("python -m sk_dmlpl.benchmark --seeds 2\n")
+    committed = (ROOT / "docs" / "results" / "digits_slice" / "summary.csv").read_text()
+    lines = committed.splitlines(keepends=True)
+    row = lines[1].split(",")
+    row[5] = repr(float(row[5]) + 0.01)
+    moved = "".join([lines[0], ",".join(row), *lines[2:]])  # one figure of one row moved
+    (folder / "summary.csv").write_text(committed)
+    (folder / "machine.txt").write_text("Some CPU (family 1 model 2 stepping 3), 2 cores, 1 torch thread\nLinux\n")
+    assert check.committed_cpu(folder) == "Some CPU (family 1 model 2 stepping 3)"
+    monkeypatch.setattr(check, "RESULTS", tmp_path)
+    reruns = {"figures": moved}
+
+    def rerun(source, out):  # the benchmark's figures, without running it
+        (Path(out) / "summary.csv").write_text(reruns["figures"])
+        return 0.1
+
+    monkeypatch.setattr(check, "rerun", rerun)
+    assert check.main(["slice"]) == 1  # no figures for another CPU yet
+    assert "--update --other-cpu" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        check.main(["slice", "--other-cpu"])  # only with --update
+    capsys.readouterr()
+
+    # This CPU's figures, written beside the committed ones, which stay as they were.
+    assert check.main(["slice", "--update", "--other-cpu"]) == 0
+    written = folder / "other_cpus" / f"{check.cpu_file_name()}.csv"
+    assert written.read_text() == moved and (folder / "summary.csv").read_text() == committed
+    assert written.with_suffix(".txt").read_text().startswith(f"{check.cpu_name()}, ")
+    assert check.committed_cpu_of(written) == check.cpu_name()
+    assert all(char.isalnum() or char == "-" for char in check.cpu_file_name())
+    capsys.readouterr()
+    assert check.main(["slice"]) == 0  # the rerun matches this CPU's figures
+    assert "differs on this CPU" in capsys.readouterr().out
+    reruns["figures"] = committed
+    assert check.main(["slice"]) == 0  # and the committed ones, as before
+
+    # A figure that matches neither fails, naming both.
+    row[5] = repr(float(row[5]) + 0.01)
+    reruns["figures"] = "".join([lines[0], ",".join(row), *lines[2:]])
+    capsys.readouterr()
+    assert check.main(["slice"]) == 1
+    out = capsys.readouterr().out
+    assert "1 figure(s) of the rerun differ" in out and f"Nor does it match the figures committed for {check.cpu_name()}" in out
+
+    # --update rewrites the committed figures and drops the other CPUs', which are the old code's.
+    assert check.main(["slice", "--update"]) == 0
+    assert not (folder / "other_cpus").exists()
+    assert (folder / "summary.csv").read_text() == reruns["figures"]
+
+
 def test_docs_render_committed_results_and_say_which_are_to_be_regenerated(tmp_path, monkeypatch):
     pytest.importorskip("sphinx")
     extension = _import_path("benchmark_results", ROOT / "docs" / "sphinxext" / "benchmark_results.py")
