@@ -620,24 +620,33 @@ def test_check_results_finds_every_changed_figure_but_the_fit_seconds(tmp_path):
     ]
 
 
-def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypatch, capsys):
+def _slice_committed_on(cpu, tmp_path, monkeypatch):
+    """``check_results.py`` pointed at a copy of the digits slice whose ``machine.txt`` names ``cpu``."""
     check = _import_path("check_results", ROOT / "benchmarks" / "check_results.py")
     folder = tmp_path / "slice"
     folder.mkdir()
     (folder / "command.txt").write_text("python -m sk_dmlpl.benchmark --seeds 2\n")
     committed = (ROOT / "docs" / "results" / "digits_slice" / "summary.csv").read_text()
     (folder / "summary.csv").write_text(committed)
-    (folder / "machine.txt").write_text("Some Other CPU, 2 cores, 1 torch thread\nLinux\n")
-    assert check.committed_cpu(folder) == "Some Other CPU"
+    (folder / "machine.txt").write_text(f"{cpu}, 2 cores, 1 torch thread\nLinux\n")
+    assert check.committed_cpu(folder) == cpu
     monkeypatch.setattr(check, "RESULTS", tmp_path)
+    return check, folder, committed
+
+
+def _moved(summary, steps=1):
+    """``summary`` (a summary.csv's text) with one figure of its first row moved by 0.01 a step."""
+    lines = summary.splitlines(keepends=True)
+    row = lines[1].split(",")
+    row[5] = repr(float(row[5]) + 0.01 * steps)
+    return "".join([lines[0], ",".join(row), *lines[2:]])
+
+
+def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypatch, capsys):
+    check, folder, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
 
     def rerun(source, out, changed=False):  # the benchmark's figures, without running it
-        lines = committed.splitlines(keepends=True)
-        if changed:  # one figure of one row moved
-            row = lines[1].split(",")
-            row[5] = repr(float(row[5]) + 0.01)
-            lines[1] = ",".join(row)
-        (Path(out) / "summary.csv").write_text("".join(lines))
+        (Path(out) / "summary.csv").write_text(_moved(committed) if changed else committed)
         return 0.1
 
     monkeypatch.setattr(check, "rerun", rerun)
@@ -654,19 +663,8 @@ def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypat
 
 
 def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path, monkeypatch, capsys):
-    check = _import_path("check_results", ROOT / "benchmarks" / "check_results.py")
-    folder = tmp_path / "slice"
-    folder.mkdir()
-    (folder / "command.txt").write_text("python -m sk_dmlpl.benchmark --seeds 2\n")
-    committed = (ROOT / "docs" / "results" / "digits_slice" / "summary.csv").read_text()
-    lines = committed.splitlines(keepends=True)
-    row = lines[1].split(",")
-    row[5] = repr(float(row[5]) + 0.01)
-    moved = "".join([lines[0], ",".join(row), *lines[2:]])  # one figure of one row moved
-    (folder / "summary.csv").write_text(committed)
-    (folder / "machine.txt").write_text("Some CPU (family 1 model 2 stepping 3), 2 cores, 1 torch thread\nLinux\n")
-    assert check.committed_cpu(folder) == "Some CPU (family 1 model 2 stepping 3)"
-    monkeypatch.setattr(check, "RESULTS", tmp_path)
+    check, folder, committed = _slice_committed_on("Some CPU (family 1 model 2 stepping 3)", tmp_path, monkeypatch)
+    moved = _moved(committed)
     reruns = {"figures": moved}
 
     def rerun(source, out):  # the benchmark's figures, without running it
@@ -694,8 +692,7 @@ def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path,
     assert check.main(["slice"]) == 0  # and the committed ones, as before
 
     # A figure that matches neither fails, naming both.
-    row[5] = repr(float(row[5]) + 0.01)
-    reruns["figures"] = "".join([lines[0], ",".join(row), *lines[2:]])
+    reruns["figures"] = _moved(committed, steps=2)
     capsys.readouterr()
     assert check.main(["slice"]) == 1
     out = capsys.readouterr().out
