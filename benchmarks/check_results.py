@@ -200,15 +200,20 @@ def cpu_file_name():
 
 
 def machine(minutes):
-    """The text of ``machine.txt``: CPU, cores, torch threads, OS, versions, and the run's minutes."""
-    import sklearn
-    import torch
+    """The text of ``machine.txt``: CPU, cores, torch threads, OS, versions, and the run's minutes.
+
+    The versions are those of every package whose arithmetic the figures go through: a
+    new release of one can move a figure as another CPU can.
+    """
+    from importlib.metadata import version
 
     import sk_dmlpl
 
+    packages = ("torch", "scikit-learn", "imbalanced-learn", "numpy", "scipy", "skorch", "pynndescent")
+    versions = ", ".join(f"{name} {version(name)}" for name in packages)
     return (
         f"{cpu_name()}, {os.cpu_count()} cores, 1 torch thread\n{platform.platform()}\n"
-        f"Python {platform.python_version()}, torch {torch.__version__}, scikit-learn {sklearn.__version__}, "
+        f"Python {platform.python_version()}, {versions}, "
         f"sk-dmlpl {sk_dmlpl.__version__}\nwhole run: {minutes:.1f} minutes\n"
     )
 
