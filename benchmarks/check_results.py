@@ -36,6 +36,7 @@ import csv
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -181,12 +182,21 @@ def cpu_name():
     return f"{fields['model name']} ({' '.join(numbers)})" if numbers else fields["model name"]
 
 
+def _cpu_in(machine_file):
+    """The CPU a :func:`machine` text names (its first line, before ", N cores, ..."), or None without the file."""
+    if not machine_file.exists():
+        return None
+    return machine_file.read_text().split("\n", 1)[0].rsplit(", ", 2)[0]
+
+
 def committed_cpu(folder):
     """The CPU that ``folder``'s committed figures ran on: the start of ``machine.txt``, or None without one."""
-    path = folder / "machine.txt"
-    if not path.exists():
-        return None
-    return path.read_text().split("\n", 1)[0].rsplit(", ", 2)[0]  # before ", N cores, 1 torch thread"
+    return _cpu_in(folder / "machine.txt")
+
+
+def committed_cpu_of(path):
+    """The CPU of ``other_cpus/<cpu>.csv``: the start of the ``<cpu>.txt`` beside it, or its file name."""
+    return _cpu_in(path.with_suffix(".txt")) or path.stem
 
 
 def other_cpu_files(folder):
@@ -195,8 +205,8 @@ def other_cpu_files(folder):
 
 
 def cpu_file_name():
-    """This CPU's name as a file name in ``other_cpus/``: lower case, words joined by hyphens."""
-    return "-".join("".join(char if char.isalnum() else " " for char in cpu_name()).lower().split())
+    """This CPU's name as a file name in ``other_cpus/``: lower case, runs of other characters as one hyphen."""
+    return re.sub(r"[^0-9a-z]+", "-", cpu_name().lower()).strip("-")
 
 
 def machine(minutes):
@@ -262,23 +272,22 @@ def main(argv=None):
         if not committed.exists():
             parser.error(f"{committed} does not exist: write it with --update")
         fresh = read_rows(Path(out) / "summary.csv")
-        differences = compare(read_rows(committed), fresh, args.atol)
-        if differences:
-            for path in other_cpu_files(folder):
-                if not compare(read_rows(path), fresh, args.atol):
-                    print(
-                        f"Every figure of {path} (the run on {committed_cpu_of(path)}) but the fit seconds is "
-                        f"the same in the rerun ({minutes:.1f} minutes); {committed} differs on this CPU."
-                    )
-                    return 0
+    differences = compare(read_rows(committed), fresh, args.atol)
+    others = {path: committed_cpu_of(path) for path in other_cpu_files(folder)}
     if differences:
+        for path, other in others.items():
+            if not compare(read_rows(path), fresh, args.atol):
+                print(
+                    f"Every figure of {path} (the run on {other}) but the fit seconds is "
+                    f"the same in the rerun ({minutes:.1f} minutes); {committed} differs on this CPU."
+                )
+                return 0
         print(f"{len(differences)} figure(s) of the rerun differ from {committed}:")
         print("\n".join(f"  {line}" for line in differences))
         cpu, here = committed_cpu(folder), cpu_name()
-        others = [committed_cpu_of(path) for path in other_cpu_files(folder)]
         if others:
-            print(f"Nor does it match the figures committed for {'; '.join(others)}.")
-        if cpu is not None and cpu != here and here not in others:
+            print(f"Nor does it match the figures committed for {'; '.join(others.values())}.")
+        if cpu is not None and cpu != here and here not in others.values():
             # Other CPUs take other kernels, whose float sums differ in the last bits: enough
             # to flip a prediction, and so a figure, where two classes' scores nearly tie.
             print(
@@ -297,27 +306,18 @@ def main(argv=None):
     return 0
 
 
-def committed_cpu_of(path):
-    """The CPU of ``other_cpus/<cpu>.csv``: the start of the ``<cpu>.txt`` beside it, or its file name."""
-    machine_file = path.with_suffix(".txt")
-    if not machine_file.exists():
-        return path.stem
-    return machine_file.read_text().split("\n", 1)[0].rsplit(", ", 2)[0]
-
-
 def _update(folder, summary, minutes, other_cpu):
     """Write the rerun's ``summary`` as ``folder``'s figures, or as this CPU's under ``other_cpus/``."""
     if other_cpu:
-        target = folder / OTHER_CPUS / f"{cpu_file_name()}.csv"
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(summary, target)
-        target.with_suffix(".txt").write_text(machine(minutes))
-        print(f"Wrote {target} and {target.with_suffix('.txt')} ({minutes:.1f} minutes).")
-        return 0
-    shutil.copyfile(summary, folder / "summary.csv")
-    (folder / "machine.txt").write_text(machine(minutes))
-    print(f"Wrote {folder / 'summary.csv'} and {folder / 'machine.txt'} ({minutes:.1f} minutes).")
-    if (folder / OTHER_CPUS).exists():
+        figures = folder / OTHER_CPUS / f"{cpu_file_name()}.csv"
+        figures.parent.mkdir(exist_ok=True)
+        machine_file = figures.with_suffix(".txt")
+    else:
+        figures, machine_file = folder / "summary.csv", folder / "machine.txt"
+    shutil.copyfile(summary, figures)
+    machine_file.write_text(machine(minutes))
+    print(f"Wrote {figures} and {machine_file} ({minutes:.1f} minutes).")
+    if not other_cpu and (folder / OTHER_CPUS).exists():
         # The other CPUs' figures are the code's before the change: rerun there to add them again.
         shutil.rmtree(folder / OTHER_CPUS)
         print(f"Removed {folder / OTHER_CPUS}: its figures were those of the code before.")
