@@ -634,11 +634,12 @@ def _slice_committed_on(cpu, tmp_path, monkeypatch):
     return check, folder, committed
 
 
-def _moved(summary, steps=1):
-    """``summary`` (a summary.csv's text) with one figure of its first row moved by 0.01 a step."""
+def _moved(summary, steps=1, column="balanced_accuracy_mean"):
+    """``summary`` (a summary.csv's text) with ``column`` of its first row moved by 0.01 a step."""
     lines = summary.splitlines(keepends=True)
+    at = lines[0].rstrip("\n").split(",").index(column)
     row = lines[1].split(",")
-    row[5] = repr(float(row[5]) + 0.01 * steps)
+    row[at] = repr(float(row[at]) + 0.01 * steps)
     return "".join([lines[0], ",".join(row), *lines[2:]])
 
 
@@ -653,13 +654,42 @@ def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypat
     assert check.main(["slice"]) == 0  # the same figures: the CPU is not mentioned
     assert "another CPU" not in capsys.readouterr().out
     monkeypatch.setattr(check, "rerun", lambda source, out: rerun(source, out, changed=True))
-    assert check.main(["slice"]) == 1
+    assert check.main(["slice", "--cpu-atol", "0"]) == 1
     out = capsys.readouterr().out
     assert "1 figure(s) of the rerun differ" in out
     assert f"another CPU (Some Other CPU; this one is {check.cpu_name()})" in out
     (folder / "machine.txt").write_text(f"{check.cpu_name()}, 2 cores, 1 torch thread\n")
     assert check.main(["slice"]) == 1
-    assert "another CPU" not in capsys.readouterr().out  # the same CPU: the method changed
+    out = capsys.readouterr().out
+    assert "another CPU" not in out and "No committed figures ran" not in out  # the same CPU: the method changed
+
+
+def test_check_results_compares_headline_figures_within_a_tolerance_on_an_unknown_cpu(tmp_path, monkeypatch, capsys):
+    check, folder, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
+    reruns = {}
+
+    def rerun(source, out):  # the benchmark's figures, without running it
+        (Path(out) / "summary.csv").write_text(reruns["figures"])
+        return 0.1
+
+    monkeypatch.setattr(check, "rerun", rerun)
+    # A headline figure 0.01 off, and one class's recall 0.05 off: within the tolerance, or not checked.
+    reruns["figures"] = _moved(_moved(committed), steps=5, column="recall_rank_0_mean")
+    assert check.main(["slice"]) == 0
+    out = capsys.readouterr().out
+    assert "2 figure(s) of the rerun differ" in out
+    assert f"No committed figures ran on this CPU ({check.cpu_name()}); every headline figure is within 0.03" in out
+    assert "--update --other-cpu" in out
+    # A headline figure beyond it fails, as every difference does with --cpu-atol 0.
+    reruns["figures"] = _moved(committed, steps=4)
+    assert check.main(["slice"]) == 1
+    assert "No committed figures ran" not in capsys.readouterr().out
+    reruns["figures"] = _moved(committed, column="tail_recall_mean")
+    assert check.main(["slice", "--cpu-atol", "0.001"]) == 1
+    assert check.main(["slice", "--cpu-atol", "0.02"]) == 0
+    # A row the rerun lacks fails whatever the tolerance.
+    reruns["figures"] = "".join(committed.splitlines(keepends=True)[:-1])
+    assert check.main(["slice"]) == 1
 
 
 def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path, monkeypatch, capsys):
@@ -672,7 +702,7 @@ def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path,
         return 0.1
 
     monkeypatch.setattr(check, "rerun", rerun)
-    assert check.main(["slice"]) == 1  # no figures for another CPU yet
+    assert check.main(["slice", "--cpu-atol", "0"]) == 1  # no figures for this CPU yet
     assert "--update --other-cpu" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         check.main(["slice", "--other-cpu"])  # only with --update
