@@ -221,9 +221,11 @@ class DMLPLClassifier(
         Most rows an epoch draws, whatever the size of ``X``: from there on the training
         time stops growing with the data. A lower cap trains faster, at the cost of less
         accurate pseudo-labels. ``None``: no cap.
-    n_input_neighbors : int, default=10
+    n_input_neighbors : int, default=5
         Nearest rows, in input space, among which each unlabeled row's positive is drawn
-        during metric learning and fine-tuning.
+        during metric learning and fine-tuning. Fewer are more often of the row's class;
+        5 gained 0.19 points of balanced accuracy over 10 on the development suite (20
+        seeds, the benchmark page).
     feature_weighting : {"importance", "none"}, default="importance"
         How much each input feature counts. ``"importance"``: each feature is multiplied
         by its impurity-based importance, times the number of features (so 1 on
@@ -424,7 +426,7 @@ class DMLPLClassifier(
         batch_size=128,
         sqrt_epochs_from=6_000,
         max_epoch_rows=50_000,
-        n_input_neighbors=10,
+        n_input_neighbors=5,
         feature_weighting="importance",
         n_vote_neighbors=10,
         n_subclusters=3,
