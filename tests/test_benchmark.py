@@ -643,6 +643,18 @@ def _moved(summary, steps=1, column="balanced_accuracy_mean"):
     return "".join([lines[0], ",".join(row), *lines[2:]])
 
 
+def _fake_reruns(check, monkeypatch, figures=None):
+    """Make ``check``'s reruns write ``reruns["figures"]`` as their summary.csv, without running the benchmark."""
+    reruns = {"figures": figures}
+
+    def rerun(source, out):
+        (Path(out) / "summary.csv").write_text(reruns["figures"])
+        return 0.1
+
+    monkeypatch.setattr(check, "rerun", rerun)
+    return reruns
+
+
 def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypatch, capsys):
     check, folder, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
 
@@ -665,14 +677,8 @@ def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypat
 
 
 def test_check_results_compares_headline_figures_within_a_tolerance_on_an_unknown_cpu(tmp_path, monkeypatch, capsys):
-    check, folder, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
-    reruns = {}
-
-    def rerun(source, out):  # the benchmark's figures, without running it
-        (Path(out) / "summary.csv").write_text(reruns["figures"])
-        return 0.1
-
-    monkeypatch.setattr(check, "rerun", rerun)
+    check, _, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
+    reruns = _fake_reruns(check, monkeypatch)
     # A headline figure 0.01 off, and one class's recall 0.05 off: within the tolerance, or not checked.
     reruns["figures"] = _moved(_moved(committed), steps=5, column="recall_rank_0_mean")
     assert check.main(["slice"]) == 0
@@ -695,13 +701,7 @@ def test_check_results_compares_headline_figures_within_a_tolerance_on_an_unknow
 def test_check_results_passes_on_the_figures_committed_for_another_cpu(tmp_path, monkeypatch, capsys):
     check, folder, committed = _slice_committed_on("Some CPU (family 1 model 2 stepping 3)", tmp_path, monkeypatch)
     moved = _moved(committed)
-    reruns = {"figures": moved}
-
-    def rerun(source, out):  # the benchmark's figures, without running it
-        (Path(out) / "summary.csv").write_text(reruns["figures"])
-        return 0.1
-
-    monkeypatch.setattr(check, "rerun", rerun)
+    reruns = _fake_reruns(check, monkeypatch, moved)
     assert check.main(["slice", "--cpu-atol", "0"]) == 1  # no figures for this CPU yet
     assert "--update --other-cpu" in capsys.readouterr().out
     with pytest.raises(SystemExit):
