@@ -679,18 +679,21 @@ def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypat
 def test_check_results_compares_headline_figures_within_a_tolerance_on_an_unknown_cpu(tmp_path, monkeypatch, capsys):
     check, _, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
     reruns = _fake_reruns(check, monkeypatch)
-    # A headline figure 0.01 off, and one class's recall 0.05 off: within the tolerance, or not checked.
-    reruns["figures"] = _moved(_moved(committed), steps=5, column="recall_rank_0_mean")
+    # A headline figure 0.01 off, and the recall of one class and of the tail 0.05 off:
+    # within the tolerance, or not checked.
+    reruns["figures"] = _moved(committed)
+    for column in ("recall_rank_0_mean", "tail_recall_mean"):
+        reruns["figures"] = _moved(reruns["figures"], steps=5, column=column)
     assert check.main(["slice"]) == 0
     out = capsys.readouterr().out
-    assert "2 figure(s) of the rerun differ" in out
+    assert "3 figure(s) of the rerun differ" in out
     assert f"No committed figures ran on this CPU ({check.cpu_name()}); every headline figure is within 0.03" in out
     assert "--update --other-cpu" in out
     # A headline figure beyond it fails, as every difference does with --cpu-atol 0.
     reruns["figures"] = _moved(committed, steps=4)
     assert check.main(["slice"]) == 1
     assert "No committed figures ran" not in capsys.readouterr().out
-    reruns["figures"] = _moved(committed, column="tail_recall_mean")
+    reruns["figures"] = _moved(committed, column="macro_f1_mean")
     assert check.main(["slice", "--cpu-atol", "0.001"]) == 1
     assert check.main(["slice", "--cpu-atol", "0.02"]) == 0
     # A row the rerun lacks fails whatever the tolerance.
