@@ -307,7 +307,8 @@ def main(argv=None):
         if not committed.exists():
             parser.error(f"{committed} does not exist: write it with --update")
         fresh = read_rows(Path(out) / "summary.csv")
-    differences = compare(read_rows(committed), fresh, args.atol)
+    committed_rows = read_rows(committed)
+    differences = compare(committed_rows, fresh, args.atol)
     others = {path: committed_cpu_of(path) for path in other_cpu_files(folder)}
     if differences:
         for path, other in others.items():
@@ -322,7 +323,7 @@ def main(argv=None):
         cpu, here = committed_cpu(folder), cpu_name()
         # Figures that ran on another CPU, none of them on this one: they cannot match to the bit.
         unknown_cpu = cpu is not None and cpu != here and here not in others.values()
-        if unknown_cpu and args.cpu_atol > 0 and not compare(read_rows(committed), fresh, args.cpu_atol, HEADLINE):
+        if unknown_cpu and args.cpu_atol > 0 and not compare(committed_rows, fresh, args.cpu_atol, HEADLINE):
             print(
                 f"No committed figures ran on this CPU ({here}); every headline figure is within "
                 f"{args.cpu_atol:g} of those of {cpu}, so the rerun passes (the differences above are "

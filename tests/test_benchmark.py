@@ -657,15 +657,10 @@ def _fake_reruns(check, monkeypatch, figures=None):
 
 def test_check_results_names_another_cpu_when_figures_differ(tmp_path, monkeypatch, capsys):
     check, folder, committed = _slice_committed_on("Some Other CPU", tmp_path, monkeypatch)
-
-    def rerun(source, out, changed=False):  # the benchmark's figures, without running it
-        (Path(out) / "summary.csv").write_text(_moved(committed) if changed else committed)
-        return 0.1
-
-    monkeypatch.setattr(check, "rerun", rerun)
+    reruns = _fake_reruns(check, monkeypatch, committed)
     assert check.main(["slice"]) == 0  # the same figures: the CPU is not mentioned
     assert "another CPU" not in capsys.readouterr().out
-    monkeypatch.setattr(check, "rerun", lambda source, out: rerun(source, out, changed=True))
+    reruns["figures"] = _moved(committed)  # one figure of one row moved
     assert check.main(["slice", "--cpu-atol", "0"]) == 1
     out = capsys.readouterr().out
     assert "1 figure(s) of the rerun differ" in out
