@@ -2,8 +2,9 @@
 
 The views fall into groups, each with one weight of the blend (``ClassView.group``): the
 embedding's views (sub-centers, neighbor vote, head) are one group, the input view and the
-forest each a group of its own. A group's weight is split equally among its views. The
-weights are the estimator's parameters, or learned in each fit from held-out labels.
+forest each a group of its own, and so is the boosting view of the second and later
+rounds. A group's weight is split equally among its views. The weights are the
+estimator's parameters, or learned in each fit from held-out labels.
 """
 
 import numpy as np
@@ -20,6 +21,20 @@ def fixed_group_weights(input_weight, forest_weight):
             f"input_view_weight + forest_view_weight must not exceed 1; got {input_weight} + {forest_weight}."
         )
     return {"embedding": max(rest, 0.0), "input": input_weight, "forest": forest_weight}
+
+
+def with_boosting(group_weights, boosting_weight):
+    """The groups' weights with the boosting view's, taken half out of the input view's share and half out of the embedding's.
+
+    Each gives at most its whole share, and the boosting view gets what they gave: the
+    weights still sum to what they did. Out of one share alone it lost on the
+    development suite, out of the embedding's on ``penbased`` and out of the input
+    view's on ``texture``; half out of each lost on none (the benchmark page).
+    """
+    half = boosting_weight / 2
+    taken = {group: min(half, group_weights[group]) for group in ("input", "embedding")}
+    weights = {group: weight - taken.get(group, 0.0) for group, weight in group_weights.items()}
+    return {**weights, "boosting": sum(taken.values())}
 
 
 def group_weights_to_view_weights(views, group_weights):

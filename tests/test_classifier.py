@@ -489,6 +489,28 @@ def test_fixed_view_weights_are_the_parameters(small_semi):
         quick(input_view_weight=0.6, forest_view_weight=0.5).fit(X, y_semi)
 
 
+def test_boosting_view_joins_the_later_rounds_only_out_of_the_input_views_and_the_embeddings_shares(small_semi, monkeypatch):
+    from sk_dmlpl import _classifier
+
+    X, y_semi, _ = small_semi
+    blended = []  # the weights of each round's blend, in order
+    original = _classifier.blend_proba
+    monkeypatch.setattr(_classifier, "blend_proba", lambda views, weights, *args: blended.append(weights) or original(views, weights, *args))
+    clf = quick(max_iter=3, boosting_view_weight=0.1).fit(X, y_semi)
+    first, *later = blended[: clf.n_iter_]
+    assert "boosting" not in first and len(later) == 2
+    for weights in later:
+        assert weights["boosting"] == pytest.approx(0.1)
+        embedding = weights["centers"] + weights["neighbors"] + weights["head"]
+        assert embedding == pytest.approx(first["centers"] + first["neighbors"] + first["head"] - 0.05)
+        assert weights["input"] == pytest.approx(first["input"] - 0.05) and weights["forest"] == first["forest"]
+    assert "boosting" not in clf.views_ and "boosting" not in clf.view_weights_
+    # 0 turns it off: the rounds blend the views of the first.
+    blended.clear()
+    quick(max_iter=3, boosting_view_weight=0.0).fit(X, y_semi)
+    assert all("boosting" not in weights for weights in blended)
+
+
 def test_verbose_1_prints_a_line_per_training_step_and_round(small_semi, capsys):
     X, y_semi, _ = small_semi
     clf = quick(max_iter=3, verbose=1).fit(X, y_semi)

@@ -6,6 +6,7 @@ from sk_dmlpl import DMLPLClassifier, _pseudo_labeling
 from sk_dmlpl._neighbors import input_neighbors, nearest_neighbors
 from sk_dmlpl._pseudo_labeling import (
     MIN_ROWS_PER_THREAD,
+    BoostingView,
     CenterView,
     ClassView,
     ForestView,
@@ -24,7 +25,7 @@ from sk_dmlpl._pseudo_labeling import (
     prior_weights,
     select_pseudo_labels,
 )
-from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights
+from sk_dmlpl._view_weights import group_weights_to_view_weights, learn_group_weights, with_boosting
 
 from .conftest import quick
 
@@ -201,8 +202,8 @@ class NearestInputRowView(ClassView):
 
 
 class WithNearestInputRow(DMLPLClassifier):
-    def _views(self, at_predict):
-        return {**super()._views(at_predict), "nearest": NearestInputRowView()}
+    def _views(self, at_predict, later_round=False):
+        return {**super()._views(at_predict, later_round), "nearest": NearestInputRowView()}
 
 
 def test_a_new_view_is_one_class_and_one_entry(small_semi):
@@ -301,6 +302,54 @@ def test_forest_view_predicts_blocks_of_rows_in_threads_to_the_same_bits(torch_t
         np.testing.assert_array_equal(proba, probas[0])
     del view._forests  # a loaded view walks the trees: the same probabilities
     np.testing.assert_array_equal(view.predict_proba(query), probas[0])
+
+
+def test_boosting_view_predicts_as_the_librarys_boosted_trees():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    labels = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0.7)  # classes 0-3 of 5: class 4 unseen
+    view = BoostingView().fit(Rows(X, None, None), labels, 5, np.random.default_rng(1))
+    seed = int(np.random.default_rng(1).integers(np.iinfo(np.int32).max))  # the view's one draw
+    boosted = HistGradientBoostingClassifier(class_weight="balanced", random_state=seed).fit(X, labels)
+    query = Rows(rng.normal(size=(50, 6)).astype(np.float32), None, None)
+    proba = view.predict_proba(query)
+    np.testing.assert_array_equal(proba[:, :4], boosted.predict_proba(query.X))
+    assert (proba[:, 4] == 0).all()
+
+
+def test_boosting_view_fits_and_predicts_in_torchs_threads(torch_threads, monkeypatch):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_info
+
+    def openmp_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
+
+    seen = []
+    for method in ("fit", "predict_proba"):
+        original = getattr(HistGradientBoostingClassifier, method)
+        monkeypatch.setattr(
+            HistGradientBoostingClassifier,
+            method,
+            lambda self, *args, _original=original, **kwargs: seen.append(openmp_threads()) or _original(self, *args, **kwargs),
+        )
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    rows = Rows(X, None, None)
+    for threads in (1, 2):  # one of them is not the pool's own count (the cores or OMP_NUM_THREADS)
+        torch.set_num_threads(threads)
+        seen.clear()
+        BoostingView().fit(rows, (X[:, 0] > 0).astype(int), 2, rng).predict_proba(rows)
+        assert seen == [{threads}, {threads}]
+
+
+def test_with_boosting_takes_the_boosting_views_weight_half_out_of_the_input_views_and_half_out_of_the_embeddings():
+    weights = with_boosting({"embedding": 0.35, "input": 0.15, "forest": 0.5}, 0.075)
+    assert weights == pytest.approx({"embedding": 0.3125, "input": 0.1125, "forest": 0.5, "boosting": 0.075})
+    # Each gives at most its whole share: the blend's weights still sum to 1.
+    weights = with_boosting({"embedding": 0.5, "input": 0.0, "forest": 0.5}, 0.1)
+    assert weights == pytest.approx({"embedding": 0.45, "input": 0.0, "forest": 0.5, "boosting": 0.05})
 
 
 def test_input_view_fits_with_one_blas_thread_and_gives_the_threads_back(monkeypatch):

@@ -88,6 +88,7 @@ METHODS = {
     "dmlpl-no-forest": Method(_dmlpl(forest_view_weight=0.0), "semi"),
     "dmlpl-undersampled-forest": Method(_dmlpl(forest_balancing="undersample"), "semi"),
     "dmlpl-no-input-view": Method(_dmlpl(input_view_weight=0.0), "semi"),
+    "dmlpl-no-boosting-view": Method(_dmlpl(boosting_view_weight=0.0), "semi"),
     "dmlpl-no-prior-correction": Method(_dmlpl(prior_correction=0.0), "semi"),
     "dmlpl-no-feature-weights": Method(_dmlpl(feature_weighting="none"), "semi"),
     "dmlpl-linear-input-view": Method(_dmlpl(input_view_knots=None), "semi"),
