@@ -12,8 +12,9 @@ Methods, side by side in the same run:
 ``dmlpl``
     ``DMLPLClassifier(random_state=0)`` with its defaults. Its time is split by
     ``history_``: the input-space neighbor search, metric learning, pseudo-labeling
-    (and within it the neighbor vote and the forest view, in every round's and the final
-    views' ``view_seconds``), fine-tuning and the final views.
+    (and within it the neighbor vote, the forest view and the later rounds' boosting view,
+    in every round's and the final views' ``view_seconds``), fine-tuning and the final
+    views.
 ``floor``
     A plain ``skorch.NeuralNet`` fit of the same network (``MLPEncoder`` + linear head
     through the same ``MetricModule``) for the same number of epochs
@@ -148,6 +149,7 @@ def run_dmlpl(X, y_semi, y_true, args):
         "linear_s": views["input"],
         "centers_s": views["centers"],
         "forest_s": views["forest"],
+        "boosting_s": views["boosting"],
         # Fine-tuning follows every round but the last.
         "epochs": clf.max_epochs + sum(record["step"] == "fine-tuning" for record in clf.history_) * clf.fine_tune_epochs,
         "device": str(clf.net_.device),
@@ -343,6 +345,7 @@ def print_table(rows):
         ("pseudo_s", "pseudo", ">7.1f"),
         ("pl_knn_s", "(knn)", ">6.1f"),
         ("forest_s", "(forest)", ">8.1f"),
+        ("boosting_s", "(boosting)", ">10.1f"),
         ("finetune_s", "finetune", ">8.1f"),
         ("input_knn_s", "in-knn", ">6.1f"),
         ("final_views_s", "final", ">6.1f"),
