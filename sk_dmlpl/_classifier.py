@@ -674,8 +674,9 @@ class DMLPLClassifier(
         return (views, self._view_weights(views)), {"view_seconds": seconds}
 
     def _views(self, at_predict, later_round=False):
-        """The unfitted class views of a round (``later_round``: the second or a later one), or (``at_predict``) those that ``predict`` blends.
+        """The unfitted class views of a round, or (``at_predict``) those that ``predict`` blends.
 
+        ``later_round``: the second round or a later one, which the boosting view joins.
         A new view is one more entry here.
         """
         views = {"centers": CenterView(self.n_subclusters, self.temperature)}

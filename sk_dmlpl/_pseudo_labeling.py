@@ -79,6 +79,11 @@ def grow_in_torch_threads(forest, X, labels):
     return forest.set_params(n_jobs=1)
 
 
+def openmp_in_torch_threads():
+    """A context in which scikit-learn's OpenMP code (boosted trees) runs in as many threads as torch uses."""
+    return threadpool_limits(limits=torch.get_num_threads(), user_api="openmp")
+
+
 def child_generator(rng):
     """A numpy Generator seeded from the RandomState ``rng``: one draw, so the sequence stays reproducible."""
     return np.random.default_rng(rng.randint(SEED_MAX))
@@ -260,12 +265,12 @@ class BoostingView(ClassView):
         self.model_ = HistGradientBoostingClassifier(
             class_weight="balanced", random_state=int(random_state.integers(SEED_MAX))
         )
-        with threadpool_limits(limits=torch.get_num_threads(), user_api="openmp"):
+        with openmp_in_torch_threads():
             self.model_.fit(rows.X, labels)
         return super().fit(rows, labels, n_classes, random_state)
 
     def predict_proba(self, rows):
-        with threadpool_limits(limits=torch.get_num_threads(), user_api="openmp"):
+        with openmp_in_torch_threads():
             return model_probabilities(self.model_, rows.X, self.n_classes_)
 
 

@@ -24,9 +24,10 @@ def fixed_group_weights(input_weight, forest_weight):
 
 
 def with_boosting(group_weights, boosting_weight):
-    """The groups' weights with the boosting view's, taken half out of the input view's share and half out of the embedding's.
+    """The groups' weights with the boosting view's ``boosting_weight`` taken out of them.
 
-    Each gives at most its whole share, and the boosting view gets what they gave: the
+    Half comes out of the input view's share and half out of the embedding's; each
+    gives at most its whole share, and the boosting view gets what they gave: the
     weights still sum to what they did. Out of one share alone it lost on the
     development suite, out of the embedding's on ``penbased`` and out of the input
     view's on ``texture``; half out of each lost on none (the benchmark page).
