@@ -599,9 +599,11 @@ class DMLPLClassifier(
 
     def _feature_weights(self, X, labels, rng):
         """Each feature's factor: its importance for the given classes, or 1 (``feature_weighting``)."""
+        # Drawn under either option: with "none" every later step then draws the same numbers,
+        # so that a fit without the weights differs from one with them by the weights alone.
+        sample_rng = child_generator(rng)
         if self.feature_weighting == "none":
             return np.ones(X.shape[1], dtype=X.dtype), {}
-        sample_rng = child_generator(rng)
         sample = per_class_sample(labels, MAX_ROWS_PER_CLASS, sample_rng)
         weights = importance_weights(X[sample], labels[sample], random_state=int(sample_rng.integers(SEED_MAX)))
         return weights.astype(X.dtype), {}

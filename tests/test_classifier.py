@@ -626,6 +626,19 @@ def test_feature_weights_weigh_a_loud_useless_feature_down(small_semi):
     assert balanced_accuracy_score(y[y_semi == -1], weighted.transduction_[y_semi == -1]) >= 0.9
 
 
+def test_without_feature_weights_the_later_steps_draw_the_same_numbers(small_semi, monkeypatch):
+    # Importances that come out all 1: "importance" and "none" then give the same model, to
+    # the bit, only if "none" leaves every later step's random draws as they are.
+    X, y_semi, _ = small_semi
+    monkeypatch.setattr(
+        "sk_dmlpl._classifier.importance_weights", lambda X, labels, random_state=None: np.ones(X.shape[1])
+    )
+    weighted = quick(max_iter=2).fit(X, y_semi)
+    plain = quick(max_iter=2, feature_weighting="none").fit(X, y_semi)
+    assert np.array_equal(weighted.transduction_, plain.transduction_)
+    assert np.array_equal(weighted.predict_proba(X), plain.predict_proba(X))
+
+
 def test_predict_and_transform_see_the_weighted_features(small_semi):
     X, y_semi, _ = small_semi
     clf = quick(max_iter=1).fit(X, y_semi)
