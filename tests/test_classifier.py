@@ -639,6 +639,26 @@ def test_without_feature_weights_the_later_steps_draw_the_same_numbers(small_sem
     assert np.array_equal(weighted.predict_proba(X), plain.predict_proba(X))
 
 
+def test_without_fine_tuning_the_later_steps_draw_the_same_numbers(small_semi, monkeypatch):
+    # Fine-tuning that draws what it draws but trains nothing: the same model, to the bit, as
+    # no fine-tuning, only if skipping it leaves every later step's random draws as they are.
+    from sk_dmlpl import _classifier
+
+    X, y_semi, _ = small_semi
+    original = _classifier.train_net
+
+    def first_stage_only(*args, budget_lr=False, **kwargs):
+        return original(*args, budget_lr=budget_lr, **kwargs) if budget_lr else {"loss": 0.0, "lr": 0.0}
+
+    monkeypatch.setattr(_classifier, "train_net", first_stage_only)
+    idle = quick(max_iter=3, fine_tune_epochs=2).fit(X, y_semi)
+    assert [step["step"] for step in idle.history_].count("fine-tuning") == 2
+    monkeypatch.setattr(_classifier, "train_net", original)
+    skipped = quick(max_iter=3, fine_tune_epochs=0).fit(X, y_semi)
+    assert np.array_equal(idle.transduction_, skipped.transduction_)
+    assert np.array_equal(idle.predict_proba(X), skipped.predict_proba(X))
+
+
 def test_predict_and_transform_see_the_weighted_features(small_semi):
     X, y_semi, _ = small_semi
     clf = quick(max_iter=1).fit(X, y_semi)
