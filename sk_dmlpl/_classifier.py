@@ -576,10 +576,11 @@ class DMLPLClassifier(
                 self.labeled_iter_[rows] = round_
                 # Fine-tuning serves the next round's pseudo-labels: after the last there is none
                 # (fine-tuning there cost a sixth of the training and bought no accuracy).
-                if self.fine_tune_epochs > 0 and another_round():
-                    self._step(round_, "fine-tuning", self._fine_tuning, X, labels, neighbors, rng)
-                elif another_round():
-                    child_generator(rng)  # the draw fine-tuning takes: the later steps draw as with it
+                if another_round():
+                    if self.fine_tune_epochs > 0:
+                        self._step(round_, "fine-tuning", self._fine_tuning, X, labels, neighbors, rng)
+                    else:
+                        child_generator(rng)  # the draw fine-tuning takes: the later steps draw as with it
         self.n_iter_ = round_
         self.views_, self.view_weights_ = self._step(round_, "final views", self._final_views, X, labels, rng)
         self.class_prior_ = class_prior(labels, len(self.classes_))
